@@ -1,0 +1,1 @@
+"""The thin FastAPI layer: validate input, call the store or Temporal, render."""

@@ -1,0 +1,42 @@
+"""FastAPI dependencies: settings, database engine, Temporal client, current user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from lkk.models import Account
+from lkk.settings import Settings
+from lkk.store import web_sessions
+from lkk.timeutil import utcnow
+from starlette.concurrency import run_in_threadpool
+
+
+@dataclass
+class AppContext:
+    """What the app creates once at start-up (see ``api.main.lifespan``)."""
+
+    settings: Settings
+    engine: Engine
+    temporal: Client | None = None
+
+
+def get_context(request: Request) -> AppContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+Ctx = Annotated[AppContext, Depends(get_context)]
+
+
+async def current_account(request: Request, ctx: Ctx) -> Account | None:
+    token = request.cookies.get(ctx.settings.session_cookie_name)
+    if not token:
+        return None
+    return await run_in_threadpool(web_sessions.resolve, ctx.engine, ctx.settings, token, now=utcnow())
+
+
+CurrentAccount = Annotated[Account | None, Depends(current_account)]

@@ -1,0 +1,105 @@
+"""The FastAPI application: JSON API under /api/v1, Russian web pages, OpenAPI at /docs.
+
+Run: ``uvicorn api.main:app`` (the embedded stack does it through the Procfile).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.deps import AppContext
+from api.routes import account_pages, captcha_api, registration_api, registration_pages
+from api.security_headers import SecurityHeadersMiddleware
+from api.templating import STATIC_DIR, make_templates, render
+from lkk.db import create_schema, make_engine
+from lkk.logging_setup import configure_logging
+from lkk.settings import Settings, get_settings
+from lkk.temporal import connect
+
+log = logging.getLogger("lkk.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        if settings.database_url.startswith("sqlite"):
+            create_schema(engine)
+        ctx = AppContext(settings=settings, engine=engine)
+        app.state.ctx = ctx
+        try:
+            ctx.temporal = await connect(settings, wait_seconds=60)
+        except RuntimeError:
+            log.error("Temporal at %s is unreachable; sign-ups will answer 503", settings.temporal_address)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="ЛКК: подключение клиентов",
+        summary="Onboarding API of the legal-entity customer cabinet: sign-up, e-mail confirmation.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.templates = make_templates(settings)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (captcha_api, registration_api, registration_pages, account_pages):
+        app.include_router(module.router)
+    _install_error_pages(app)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    """Russian error pages for people, JSON for the API; never a stack trace."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request):
+            title = "Страница не найдена" if exc.status_code == 404 else "Запрос не выполнен"
+            return render(request, "message.html", {"title": title, "text": str(exc.detail)}, status_code=exc.status_code)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_html(request):
+            return render(
+                request,
+                "message.html",
+                {"title": "Неверный запрос", "text": "Форма заполнена неверно. Вернитесь и попробуйте ещё раз."},
+                status_code=422,
+            )
+        return JSONResponse({"detail": "Неверный запрос.", "errors": _safe_errors(exc)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _wants_html(request):
+            return render(
+                request,
+                "message.html",
+                {"title": "Что-то пошло не так", "text": "Мы уже знаем о проблеме. Попробуйте ещё раз позже."},
+                status_code=500,
+            )
+        return JSONResponse({"detail": "Внутренняя ошибка сервиса."}, status_code=500)
+
+
+def _safe_errors(exc: RequestValidationError) -> dict[str, str]:
+    # Field names only, never the submitted values (they may be passwords).
+    return {".".join(str(p) for p in err["loc"][1:]) or "body": err["msg"] for err in exc.errors()}
+
+
+app = create_app()  # uvicorn api.main:app

@@ -1,0 +1,1 @@
+"""HTTP routes: ``*_api`` modules are the JSON API, ``*_pages`` modules the Russian web pages."""

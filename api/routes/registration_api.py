@@ -1,0 +1,144 @@
+"""JSON API of sign-up: register, resend the link, read the sign-up's state, confirm."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.cookies import set_session_cookie
+from api.deps import Ctx
+from api.forms import parse_registration
+from api.services import registration as svc
+from lkk.store.signups import ConfirmOutcome
+from workflows.messages import OnboardingStage
+
+router = APIRouter(prefix="/api/v1", tags=["registration"])
+
+
+class RegistrationIn(BaseModel):
+    login: str = Field(max_length=200, examples=["ooo-romashka"])
+    email: str = Field(max_length=320, examples=["buh@romashka.example.ru"])
+    phone: str | None = Field(default=None, max_length=40, examples=["+7 912 345-67-89"])
+    password: str = Field(max_length=1024)
+    password_confirm: str = Field(max_length=1024)
+    captcha_id: str = Field(max_length=64)
+    captcha_answer: str = Field(max_length=32)
+
+
+class RegistrationOut(BaseModel):
+    registration_handle: str = Field(description="Opaque; pass it to resend and status.")
+    stage: OnboardingStage
+
+
+class ErrorOut(BaseModel):
+    detail: str
+    errors: dict[str, str] = {}
+
+
+class HandleIn(BaseModel):
+    registration_handle: str = Field(max_length=512)
+
+
+class ResendOut(BaseModel):
+    outcome: svc.ResendOutcome
+    retry_after_seconds: int = 0
+    resends_left: int = 0
+
+
+class SignupStateOut(BaseModel):
+    stage: OnboardingStage
+    emails_sent: int
+    resends_left: int
+    next_resend_at: datetime | None
+    signup_expires_at: datetime
+
+
+class ConfirmIn(BaseModel):
+    token: str = Field(max_length=512)
+
+
+class ConfirmOut(BaseModel):
+    outcome: ConfirmOutcome
+
+
+def _error(code: int, detail: str, errors: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(ErrorOut(detail=detail, errors=errors or {}).model_dump(), status_code=code)
+
+
+@router.post(
+    "/registrations",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RegistrationOut,
+    responses={422: {"model": ErrorOut}, 409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+)
+async def create_registration(body: RegistrationIn, ctx: Ctx) -> RegistrationOut | JSONResponse:
+    form, errors = parse_registration(
+        body.model_dump(), password_min=ctx.settings.password_min_length, password_max=ctx.settings.password_max_length
+    )
+    if form is None:
+        return _error(422, "Проверьте поля формы.", errors)
+    try:
+        registered = await svc.register(ctx, form)
+    except svc.RegistrationRejected as rejected:
+        code = 422 if "captcha_answer" in rejected.errors else 409
+        return _error(code, "Регистрация невозможна.", rejected.errors)
+    except svc.ServiceUnavailable:
+        return _error(503, svc.SERVICE_UNAVAILABLE)
+    return RegistrationOut(registration_handle=registered.handle, stage=OnboardingStage.AWAITING_EMAIL)
+
+
+@router.post(
+    "/registrations/resend",
+    response_model=ResendOut,
+    responses={400: {"model": ErrorOut}, 429: {"model": ResendOut}, 409: {"model": ResendOut}, 410: {"model": ResendOut}},
+)
+async def resend_link(body: HandleIn, ctx: Ctx) -> ResendOut | JSONResponse:
+    account_id = svc.read_handle(ctx, body.registration_handle)
+    if account_id is None:
+        return _error(400, "Неизвестная регистрация.")
+    try:
+        result = await svc.resend(ctx, account_id)
+    except svc.ServiceUnavailable:
+        return _error(503, svc.SERVICE_UNAVAILABLE)
+    out = ResendOut(outcome=result.outcome, retry_after_seconds=result.retry_after_seconds, resends_left=result.resends_left)
+    codes = {
+        svc.ResendOutcome.SENT: 202,
+        svc.ResendOutcome.COOLDOWN: 429,
+        svc.ResendOutcome.LIMIT: 429,
+        svc.ResendOutcome.ALREADY_CONFIRMED: 409,
+        svc.ResendOutcome.GONE: 410,
+    }
+    headers = {"Retry-After": str(result.retry_after_seconds)} if result.retry_after_seconds else None
+    return JSONResponse(out.model_dump(mode="json"), status_code=codes[result.outcome], headers=headers)
+
+
+@router.post("/registrations/status", response_model=SignupStateOut, responses={404: {"model": ErrorOut}})
+async def registration_status(body: HandleIn, ctx: Ctx) -> SignupStateOut | JSONResponse:
+    account_id = svc.read_handle(ctx, body.registration_handle)
+    state = await svc.signup_state(ctx, account_id) if account_id else None
+    if state is None:
+        return _error(404, "Регистрация не найдена.")
+    return SignupStateOut.model_validate(state.model_dump())
+
+
+@router.post(
+    "/confirmations",
+    response_model=ConfirmOut,
+    responses={400: {"model": ConfirmOut}, 409: {"model": ConfirmOut}, 410: {"model": ConfirmOut}},
+)
+async def confirm_email(body: ConfirmIn, ctx: Ctx) -> JSONResponse:
+    """Confirm the e-mail with the link's token; on success the response logs the customer in."""
+    result = await svc.confirm(ctx, body.token)
+    codes = {
+        ConfirmOutcome.CONFIRMED: 200,
+        ConfirmOutcome.ALREADY_CONFIRMED: 409,
+        ConfirmOutcome.EXPIRED: 410,
+        ConfirmOutcome.INVALID: 400,
+    }
+    response = JSONResponse(ConfirmOut(outcome=result.outcome).model_dump(), status_code=codes[result.outcome])
+    if result.session_token:
+        set_session_cookie(response, ctx.settings, result.session_token)
+    return response

@@ -1,0 +1,158 @@
+"""Russian pages of sign-up: «Регистрация пользователя», "check your mail", confirmation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.cookies import SIGNUP_COOKIE, set_session_cookie, set_signup_cookie
+from api.deps import Ctx
+from api.forms import parse_registration
+from api.services import registration as svc
+from api.templating import render
+from lkk import captcha
+from lkk.store import signups
+from lkk.store.signups import ConfirmOutcome
+from lkk.timeutil import utcnow
+
+router = APIRouter(include_in_schema=False)
+
+KEPT_FIELDS = ("login", "email", "phone")  # never the passwords
+
+CONFIRM_MESSAGES = {
+    ConfirmOutcome.ALREADY_CONFIRMED: (
+        "Адрес уже подтверждён",
+        "Эта ссылка уже использована. Войдите в личный кабинет с вашим логином и паролем.",
+    ),
+    ConfirmOutcome.EXPIRED: (
+        "Срок действия ссылки истёк",
+        "Регистрация не была подтверждена вовремя и удалена. Зарегистрируйтесь заново — логин и адрес снова свободны.",
+    ),
+    ConfirmOutcome.INVALID: (
+        "Ссылка недействительна",
+        "Ссылка неверна или заменена более новой. Откройте ссылку из последнего письма или зарегистрируйтесь заново.",
+    ),
+}
+
+RESEND_MESSAGES = {
+    svc.ResendOutcome.SENT: "Новое письмо отправлено. Предыдущие ссылки больше не действуют.",
+    svc.ResendOutcome.LIMIT: "Письмо можно отправить повторно не более 5 раз. Обратитесь в службу поддержки.",
+    svc.ResendOutcome.ALREADY_CONFIRMED: "Адрес уже подтверждён. Войдите в личный кабинет.",
+    svc.ResendOutcome.GONE: "Срок регистрации истёк. Зарегистрируйтесь заново.",
+}
+
+
+async def _register_page(request: Request, ctx: Ctx, values: dict[str, str], errors: dict[str, str], code: int) -> HTMLResponse:
+    captcha_id = await run_in_threadpool(captcha.new_challenge, ctx.engine, ctx.settings, now=utcnow())
+    return render(
+        request,
+        "register.html",
+        {"values": values, "errors": errors, "captcha_id": captcha_id},
+        status_code=code,
+    )
+
+
+@router.get("/register", response_class=HTMLResponse)
+async def register_form(request: Request, ctx: Ctx) -> HTMLResponse:
+    return await _register_page(request, ctx, {}, {}, 200)
+
+
+@router.post("/register", response_class=HTMLResponse)
+async def register_submit(
+    request: Request,
+    ctx: Ctx,
+    login: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    phone: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    password_confirm: Annotated[str, Form()] = "",
+    captcha_id: Annotated[str, Form()] = "",
+    captcha_answer: Annotated[str, Form()] = "",
+) -> Response:
+    data = {
+        "login": login,
+        "email": email,
+        "phone": phone,
+        "password": password,
+        "password_confirm": password_confirm,
+        "captcha_id": captcha_id,
+        "captcha_answer": captcha_answer,
+    }
+    kept = {key: data[key] for key in KEPT_FIELDS}
+    form, errors = parse_registration(
+        data, password_min=ctx.settings.password_min_length, password_max=ctx.settings.password_max_length
+    )
+    if form is None:
+        return await _register_page(request, ctx, kept, errors, 422)
+    try:
+        registered = await svc.register(ctx, form)
+    except svc.RegistrationRejected as rejected:
+        return await _register_page(request, ctx, kept, rejected.errors, 422)
+    except svc.ServiceUnavailable:
+        return await _register_page(request, ctx, kept, {"form": svc.SERVICE_UNAVAILABLE}, 503)
+    response = RedirectResponse("/register/sent", status_code=303)
+    set_signup_cookie(response, ctx.settings, registered.handle)
+    return response
+
+
+async def _sent_page(request: Request, ctx: Ctx, message: str | None = None, code: int = 200) -> HTMLResponse:
+    account_id = svc.read_handle(ctx, request.cookies.get(SIGNUP_COOKIE, ""))
+    state = await svc.signup_state(ctx, account_id) if account_id else None
+    wait_seconds = 0
+    if state is not None and state.next_resend_at is not None:
+        wait_seconds = max(int((state.next_resend_at - utcnow()).total_seconds()) + 1, 0)
+    return render(
+        request,
+        "register_sent.html",
+        {"state": state, "message": message, "wait_seconds": wait_seconds},
+        status_code=code,
+    )
+
+
+@router.get("/register/sent", response_class=HTMLResponse)
+async def register_sent(request: Request, ctx: Ctx) -> HTMLResponse:
+    return await _sent_page(request, ctx)
+
+
+@router.post("/register/resend", response_class=HTMLResponse)
+async def register_resend(request: Request, ctx: Ctx) -> HTMLResponse:
+    account_id = svc.read_handle(ctx, request.cookies.get(SIGNUP_COOKIE, ""))
+    if account_id is None:
+        return await _sent_page(request, ctx, RESEND_MESSAGES[svc.ResendOutcome.GONE], 410)
+    try:
+        result = await svc.resend(ctx, account_id)
+    except svc.ServiceUnavailable:
+        return await _sent_page(request, ctx, svc.SERVICE_UNAVAILABLE, 503)
+    if result.outcome is svc.ResendOutcome.COOLDOWN:
+        message = f"Повторно отправить письмо можно через {result.retry_after_seconds} с."
+        return await _sent_page(request, ctx, message, 429)
+    return await _sent_page(request, ctx, RESEND_MESSAGES[result.outcome])
+
+
+@router.get("/confirm", response_class=HTMLResponse)
+async def confirm_page(request: Request, ctx: Ctx, token: str = "") -> HTMLResponse:
+    # Only a button here: mail scanners that prefetch the link confirm nothing.
+    result = await run_in_threadpool(signups.peek_confirmation, ctx.engine, token, now=utcnow())
+    if result.outcome is not ConfirmOutcome.CONFIRMED:
+        return _confirm_problem(request, result.outcome)
+    return render(request, "confirm.html", {"token": token})
+
+
+@router.post("/confirm", response_class=HTMLResponse)
+async def confirm_submit(request: Request, ctx: Ctx, token: Annotated[str, Form()] = "") -> Response:
+    result = await svc.confirm(ctx, token)
+    if result.outcome is not ConfirmOutcome.CONFIRMED or result.session_token is None:
+        return _confirm_problem(request, result.outcome)
+    response = RedirectResponse("/profile?welcome=1", status_code=303)
+    set_session_cookie(response, ctx.settings, result.session_token)
+    response.delete_cookie(SIGNUP_COOKIE, path="/")
+    return response
+
+
+def _confirm_problem(request: Request, outcome: ConfirmOutcome) -> HTMLResponse:
+    title, text = CONFIRM_MESSAGES[outcome]
+    code = {ConfirmOutcome.ALREADY_CONFIRMED: 409, ConfirmOutcome.EXPIRED: 410}.get(outcome, 400)
+    return render(request, "message.html", {"title": title, "text": text, "outcome": outcome.value}, status_code=code)

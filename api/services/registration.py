@@ -1,0 +1,222 @@
+"""Sign-up use cases: register, resend the link, confirm the e-mail.
+
+Order of registration, and why it is crash-safe:
+1. validate the form and consume the captcha;
+2. hash the password (argon2id, in a thread: it is CPU-bound);
+3. reserve login + e-mail with a short claim (one DB transaction);
+4. start the onboarding workflow, whose first activity extends the claim.
+A crash after 3 leaves a claim that lapses by itself; a failed start in 4 releases it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import AppContext
+from api.forms import RegistrationForm
+from lkk import captcha, validation
+from lkk.security.passwords import hash_password
+from lkk.store import signups, web_sessions
+from lkk.temporal import onboarding_workflow_id
+from lkk.timeutil import utcnow
+from workflows.messages import (
+    EmailConfirmed,
+    OnboardingInput,
+    OnboardingStage,
+    OnboardingState,
+    ResendAccepted,
+    ResendRequest,
+)
+from workflows.onboarding import CONFIRM_SIGNAL, RESEND_UPDATE, STATE_QUERY, OnboardingWorkflow
+from workflows.search_attributes import LKK_LOGIN, LKK_STAGE
+
+log = logging.getLogger(__name__)
+
+LOGIN_TAKEN = "Этот логин уже занят. Придумайте другой."
+EMAIL_TAKEN = "Этот адрес электронной почты уже зарегистрирован. Войдите или восстановите пароль."
+CAPTCHA_WRONG = "Код с картинки введён неверно. Введите новый код."
+SERVICE_UNAVAILABLE = "Сервис временно недоступен. Попробуйте ещё раз через несколько минут."
+
+
+class RegistrationRejected(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+class ServiceUnavailable(Exception):
+    """Temporal could not be reached; nothing was kept."""
+
+
+@dataclass(frozen=True)
+class Registered:
+    account_id: str
+    handle: str  # signed id of the sign-up, for the "check your mail" page and resend
+
+
+def _handles(ctx: AppContext) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(ctx.settings.secret_key, salt="lkk-signup")
+
+
+def read_handle(ctx: AppContext, handle: str) -> str | None:
+    try:
+        return str(_handles(ctx).loads(handle, max_age=ctx.settings.signup_ttl_seconds))
+    except BadSignature:
+        return None
+
+
+async def register(ctx: AppContext, form: RegistrationForm) -> Registered:
+    settings = ctx.settings
+    now = utcnow()
+    captcha_ok = await run_in_threadpool(
+        captcha.verify, ctx.engine, settings, form.captcha_id, form.captcha_answer, now=now
+    )
+    if not captcha_ok:
+        raise RegistrationRejected({"captcha_answer": CAPTCHA_WRONG})
+    password_hash = await run_in_threadpool(hash_password, settings, form.password)
+    signup = signups.NewSignup(
+        login=form.login,
+        login_key=validation.login_key(form.login),
+        email=form.email,
+        email_key=validation.email_key(form.email),
+        phone=form.phone,
+        password_hash=password_hash,
+    )
+    try:
+        account_id = await run_in_threadpool(
+            signups.reserve,
+            ctx.engine,
+            signup,
+            now=now,
+            claim_until=now + timedelta(seconds=settings.signup_claim_seconds),
+        )
+    except signups.SignupConflict as conflict:
+        errors = {}
+        if "login" in conflict.fields:
+            errors["login"] = LOGIN_TAKEN
+        if "email" in conflict.fields:
+            errors["email"] = EMAIL_TAKEN
+        raise RegistrationRejected(errors) from None
+    try:
+        await _start_onboarding(ctx, account_id, form.login)
+    except Exception:
+        log.exception("could not start onboarding for sign-up %s; releasing it", account_id)
+        await run_in_threadpool(signups.release, ctx.engine, account_id)
+        raise ServiceUnavailable() from None
+    log.info("sign-up %s started", account_id)
+    return Registered(account_id=account_id, handle=_handles(ctx).dumps(account_id))
+
+
+async def _start_onboarding(ctx: AppContext, account_id: str, login: str) -> None:
+    client = _client(ctx)
+    settings = ctx.settings
+    await client.start_workflow(
+        OnboardingWorkflow.run,
+        OnboardingInput(
+            account_id=account_id,
+            login=login,
+            signup_ttl_seconds=settings.signup_ttl_seconds,
+            resend_cooldown_seconds=settings.resend_cooldown_seconds,
+            max_resends=settings.max_resends,
+        ),
+        id=onboarding_workflow_id(account_id),
+        task_queue=settings.temporal_task_queue,
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(LKK_LOGIN, login), SearchAttributePair(LKK_STAGE, OnboardingStage.AWAITING_EMAIL.value)]
+        ),
+        static_summary=f"Подключение клиента {login}",
+    )
+
+
+def _client(ctx: AppContext) -> Client:
+    if ctx.temporal is None:
+        raise ServiceUnavailable()
+    return ctx.temporal
+
+
+class ResendOutcome(StrEnum):
+    SENT = "sent"
+    COOLDOWN = "cooldown"
+    LIMIT = "limit"
+    ALREADY_CONFIRMED = "already_confirmed"
+    GONE = "gone"
+
+
+@dataclass(frozen=True)
+class ResendResult:
+    outcome: ResendOutcome
+    retry_after_seconds: int = 0
+    resends_left: int = 0
+
+
+async def resend(ctx: AppContext, account_id: str) -> ResendResult:
+    handle = _client(ctx).get_workflow_handle(onboarding_workflow_id(account_id))
+    try:
+        accepted: ResendAccepted = await handle.execute_update(
+            RESEND_UPDATE, ResendRequest(), result_type=ResendAccepted
+        )
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError):
+            if cause.type == "ResendCooldown":
+                seconds = int(float(cause.details[0])) + 1 if cause.details else 60
+                return ResendResult(ResendOutcome.COOLDOWN, retry_after_seconds=seconds)
+            if cause.type == "ResendLimit":
+                return ResendResult(ResendOutcome.LIMIT)
+            if cause.type == "AlreadyConfirmed":
+                return ResendResult(ResendOutcome.ALREADY_CONFIRMED)
+        raise
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            return ResendResult(ResendOutcome.GONE)
+        raise ServiceUnavailable() from err
+    return ResendResult(ResendOutcome.SENT, resends_left=accepted.resends_left)
+
+
+async def signup_state(ctx: AppContext, account_id: str) -> OnboardingState | None:
+    handle = _client(ctx).get_workflow_handle(onboarding_workflow_id(account_id))
+    try:
+        return await handle.query(STATE_QUERY, result_type=OnboardingState)
+    except RPCError:
+        return None
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    outcome: signups.ConfirmOutcome
+    session_token: str | None = None
+
+
+async def confirm(ctx: AppContext, token: str) -> Confirmation:
+    """Activate the account, tell the workflow, and log the customer in."""
+    now = utcnow()
+    result = await run_in_threadpool(signups.confirm, ctx.engine, token, now=now)
+    if result.outcome is not signups.ConfirmOutcome.CONFIRMED or result.account_id is None:
+        return Confirmation(result.outcome)
+    await _signal_confirmed(ctx, result.account_id, now)
+    session_token = await run_in_threadpool(
+        web_sessions.open_session, ctx.engine, ctx.settings, result.account_id, now=now
+    )
+    log.info("sign-up %s confirmed", result.account_id)
+    return Confirmation(result.outcome, session_token=session_token)
+
+
+async def _signal_confirmed(ctx: AppContext, account_id: str, now: datetime) -> None:
+    # The account is already active in the database. If the signal is lost, the
+    # workflow learns it at its expiry check (the account is found active), and a
+    # contract binding also counts as confirmation; so a failure here is logged, not shown.
+    try:
+        handle = _client(ctx).get_workflow_handle(onboarding_workflow_id(account_id))
+        await handle.signal(CONFIRM_SIGNAL, EmailConfirmed(confirmed_at=now))
+    except Exception:
+        log.exception("could not signal confirmation of sign-up %s", account_id)

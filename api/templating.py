@@ -1,0 +1,31 @@
+"""Jinja2 templates of the Russian web pages, with the supplier branding as globals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from lkk.settings import Settings
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def make_templates(settings: Settings) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.globals.update(
+        supplier_name=settings.supplier_name,
+        supplier_site_url=settings.supplier_site_url,
+        helpdesk_phones=settings.supplier_helpdesk_phones,
+        helpdesk_hours=settings.supplier_helpdesk_hours,
+    )
+    return templates
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, template, context or {}, status_code=status_code)

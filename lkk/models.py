@@ -1,0 +1,90 @@
+"""Database tables of the cabinet (SQLModel).
+
+Nothing here crosses the Temporal boundary: workflows and activities exchange the
+pydantic models of ``workflows.messages`` and refer to rows by id only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import uuid4
+
+from sqlalchemy import Column, DateTime, ForeignKey, String
+from sqlmodel import Field, SQLModel
+
+
+def _uuid_hex() -> str:
+    return uuid4().hex
+
+
+def _utc_column(*, nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(DateTime(timezone=True), nullable=nullable, index=index)
+
+
+class AccountStatus(StrEnum):
+    PENDING = "pending"  # signed up, e-mail not confirmed yet
+    ACTIVE = "active"  # e-mail confirmed
+
+
+class Account(SQLModel, table=True):
+    """A cabinet user. Login and e-mail are unique among live (pending or active) accounts;
+    an expired sign-up is deleted, which frees both."""
+
+    __tablename__ = "accounts"
+
+    id: str = Field(default_factory=_uuid_hex, primary_key=True, max_length=32)
+    login: str = Field(max_length=64)
+    login_key: str = Field(max_length=64, unique=True, description="casefolded login")
+    email: str = Field(max_length=254)
+    email_key: str = Field(max_length=254, unique=True, description="lower-cased e-mail")
+    phone: str | None = Field(default=None, max_length=20, description="E.164")
+    password_hash: str = Field(max_length=255)
+    status: AccountStatus = Field(sa_column=Column(String(16), nullable=False, index=True))
+    created_at: datetime = Field(sa_column=_utc_column())
+    # For a pending account: when its reservation of login and e-mail lapses.
+    expires_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True, index=True))
+    activated_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    password_changed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class ConfirmationToken(SQLModel, table=True):
+    """A link sent by e-mail. Only the SHA-256 of the token is stored. ``seq`` is the
+    send number within the sign-up: a resend (higher seq) kills older links, while
+    retries of one send (same seq) each stay valid, so no delivered link goes dead."""
+
+    __tablename__ = "confirmation_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    token_hash: str = Field(max_length=64, unique=True)
+    seq: int
+    created_at: datetime = Field(sa_column=_utc_column())
+    used_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class WebSession(SQLModel, table=True):
+    """A server-side login session; the cookie holds the token, the table its hash."""
+
+    __tablename__ = "web_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    account_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    created_at: datetime = Field(sa_column=_utc_column())
+    last_seen_at: datetime = Field(sa_column=_utc_column())
+    absolute_expires_at: datetime = Field(sa_column=_utc_column())
+
+
+class CaptchaChallenge(SQLModel, table=True):
+    """An image captcha («код авторизации»): one answer attempt, then it is gone."""
+
+    __tablename__ = "captcha_challenges"
+
+    id: str = Field(primary_key=True, max_length=43)
+    answer: str = Field(max_length=16)
+    expires_at: datetime = Field(sa_column=_utc_column(index=True))

@@ -1,0 +1,1 @@
+"""Database operations, one module per aggregate. Each public function is one transaction."""

@@ -1,0 +1,188 @@
+"""Sign-up lifecycle in the database: reserve, confirmation links, confirm, expire.
+
+A sign-up first *claims* its login and e-mail for a short while
+(``signup_claim_seconds``); the workflow's first activity extends the claim to the
+sign-up's full lifetime. So if the API dies between writing the row and starting
+the workflow, the claim simply lapses and the next sign-up with that login or
+e-mail purges it: nothing stays reserved for ever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import delete, or_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from lkk.db import session_scope
+from lkk.models import Account, AccountStatus, ConfirmationToken
+from lkk.security.tokens import hash_token, new_token
+from lkk.timeutil import as_utc
+
+
+@dataclass(frozen=True)
+class NewSignup:
+    login: str
+    login_key: str
+    email: str
+    email_key: str
+    phone: str | None
+    password_hash: str
+
+
+class SignupConflict(Exception):
+    """Login and/or e-mail already belong to a live account."""
+
+    def __init__(self, fields: frozenset[str]) -> None:
+        super().__init__(", ".join(sorted(fields)))
+        self.fields = fields
+
+
+def reserve(engine: Engine, signup: NewSignup, *, now: datetime, claim_until: datetime) -> str:
+    """Insert the pending account; return its id. Raises ``SignupConflict``."""
+    try:
+        with session_scope(engine) as session:
+            _purge_lapsed(session, signup, now)
+            account = Account(
+                login=signup.login,
+                login_key=signup.login_key,
+                email=signup.email,
+                email_key=signup.email_key,
+                phone=signup.phone,
+                password_hash=signup.password_hash,
+                status=AccountStatus.PENDING,
+                created_at=now,
+                expires_at=claim_until,
+            )
+            session.add(account)
+            session.flush()
+            return account.id
+    except IntegrityError:
+        raise SignupConflict(_taken_fields(engine, signup)) from None
+
+
+def _purge_lapsed(session, signup: NewSignup, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    session.exec(
+        delete(Account).where(
+            Account.status == AccountStatus.PENDING,
+            Account.expires_at < now,
+            or_(Account.login_key == signup.login_key, Account.email_key == signup.email_key),
+        )
+    )
+
+
+def _taken_fields(engine: Engine, signup: NewSignup) -> frozenset[str]:
+    with session_scope(engine) as session:
+        taken: set[str] = set()
+        if session.exec(select(Account.id).where(Account.login_key == signup.login_key)).first():
+            taken.add("login")
+        if session.exec(select(Account.id).where(Account.email_key == signup.email_key)).first():
+            taken.add("email")
+        return frozenset(taken or {"login"})
+
+
+def release(engine: Engine, account_id: str) -> None:
+    """Undo ``reserve`` when the workflow could not be started."""
+    with session_scope(engine) as session:
+        session.exec(delete(Account).where(Account.id == account_id, Account.status == AccountStatus.PENDING))
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    token: str
+    login: str
+    email: str
+
+
+def issue_confirmation_link(
+    engine: Engine, account_id: str, *, seq: int, signup_expires_at: datetime, now: datetime
+) -> IssuedLink | None:
+    """Create a link token for send number ``seq``; ``None`` if the sign-up is no longer pending.
+
+    Also extends the account's claim to the sign-up's full lifetime, and kills the
+    links of earlier sends (a resend makes older links stop working).
+    """
+    token = new_token()
+    with session_scope(engine) as session:
+        account = session.get(Account, account_id)
+        if account is None or account.status != AccountStatus.PENDING:
+            return None
+        account.expires_at = signup_expires_at
+        session.exec(
+            delete(ConfirmationToken).where(
+                ConfirmationToken.account_id == account_id, ConfirmationToken.seq < seq
+            )
+        )
+        session.add(ConfirmationToken(account_id=account_id, token_hash=hash_token(token), seq=seq, created_at=now))
+        return IssuedLink(token=token, login=account.login, email=account.email)
+
+
+class ConfirmOutcome(StrEnum):
+    CONFIRMED = "confirmed"
+    ALREADY_CONFIRMED = "already_confirmed"
+    EXPIRED = "expired"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class ConfirmResult:
+    outcome: ConfirmOutcome
+    account_id: str | None = None
+
+
+def peek_confirmation(engine: Engine, token: str, *, now: datetime) -> ConfirmResult:
+    """What confirming this token would do, without doing it (for the confirm page)."""
+    with session_scope(engine) as session:
+        return _classify(session, token, now)[0]
+
+
+def confirm(engine: Engine, token: str, *, now: datetime) -> ConfirmResult:
+    """Activate the account behind a link token, once."""
+    with session_scope(engine) as session:
+        result, row = _classify(session, token, now)
+        if result.outcome is not ConfirmOutcome.CONFIRMED or row is None:
+            return result
+        activated = session.exec(
+            update(Account)
+            .where(Account.id == row.account_id, Account.status == AccountStatus.PENDING, Account.expires_at > now)
+            .values(status=AccountStatus.ACTIVE, activated_at=now, expires_at=None)
+        )
+        if activated.rowcount != 1:  # lost the race against expiry
+            return ConfirmResult(ConfirmOutcome.EXPIRED)
+        row.used_at = now
+        session.add(row)
+        session.exec(
+            delete(ConfirmationToken).where(
+                ConfirmationToken.account_id == row.account_id, ConfirmationToken.id != row.id
+            )
+        )
+        return result
+
+
+def _classify(session, token: str, now: datetime) -> tuple[ConfirmResult, ConfirmationToken | None]:  # type: ignore[no-untyped-def]
+    row = session.exec(select(ConfirmationToken).where(ConfirmationToken.token_hash == hash_token(token))).first()
+    if row is None:
+        return ConfirmResult(ConfirmOutcome.INVALID), None
+    account = session.get(Account, row.account_id)
+    if account is None:
+        return ConfirmResult(ConfirmOutcome.EXPIRED), None
+    if account.status == AccountStatus.ACTIVE:
+        return ConfirmResult(ConfirmOutcome.ALREADY_CONFIRMED, account.id), row
+    if account.expires_at is None or as_utc(account.expires_at) <= now:
+        return ConfirmResult(ConfirmOutcome.EXPIRED, account.id), row
+    return ConfirmResult(ConfirmOutcome.CONFIRMED, account.id), row
+
+
+def expire(engine: Engine, account_id: str) -> bool:
+    """Delete a still-pending account (and, by cascade, its links).
+
+    True when the sign-up is gone (deleted now, or purged earlier after its claim
+    lapsed); False when the account had been activated meanwhile.
+    """
+    with session_scope(engine) as session:
+        session.exec(delete(Account).where(Account.id == account_id, Account.status == AccountStatus.PENDING))
+        return session.get(Account, account_id) is None

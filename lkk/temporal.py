@@ -1,0 +1,65 @@
+"""Connecting to Temporal the same way everywhere (API, worker, CLI, tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from lkk.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def onboarding_workflow_id(account_id: str) -> str:
+    """Account ids are random, so a login freed by an expired sign-up can start a new
+    onboarding while the old run is still closing. Support finds runs by the
+    ``LkkLogin`` search attribute."""
+    return f"onboarding-{account_id}"
+
+
+async def connect(settings: Settings, *, wait_seconds: float = 0.0) -> Client:
+    """Connect with the pydantic converter; optionally keep trying while the server starts."""
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                data_converter=pydantic_data_converter,
+            )
+        except RuntimeError:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise
+            log.info("Temporal at %s not reachable yet; retrying", settings.temporal_address)
+            await asyncio.sleep(1.0)
+
+
+async def register_search_attributes(client: Client, namespace: str) -> None:
+    """Register the project's custom search attributes (idempotent).
+
+    The embedded stack passes them to ``temporal server start-dev``; this is for
+    other servers (the time-skipping test server, a fresh cluster namespace).
+    """
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+
+    from workflows.search_attributes import ALL
+
+    from temporalio.service import RPCError, RPCStatusCode
+
+    wanted = {key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in ALL}
+    try:
+        existing = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+        wanted = {name: kind for name, kind in wanted.items() if name not in existing.custom_attributes}
+    except RPCError as err:  # the time-skipping test server cannot list, only add
+        if err.status is not RPCStatusCode.UNIMPLEMENTED:
+            raise
+    if wanted:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=wanted)
+        )

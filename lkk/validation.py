@@ -1,0 +1,92 @@
+"""Validation of what a customer types, with the Russian message shown next to the field.
+
+Each ``normalize_*`` returns the canonical value or raises ``ValueError`` whose text is
+the customer-facing message. The pydantic forms in ``api/schemas`` call these.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+LOGIN_MIN = 3
+LOGIN_MAX = 64
+# Latin letters, digits and . _ - @ : what people type as a login on a Russian
+# utility site, and nothing that could be confused in support calls.
+_LOGIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+
+
+def normalize_login(value: str) -> str:
+    login = value.strip()
+    if not login:
+        raise ValueError("Укажите логин.")
+    if len(login) < LOGIN_MIN or len(login) > LOGIN_MAX:
+        raise ValueError(f"Логин должен содержать от {LOGIN_MIN} до {LOGIN_MAX} символов.")
+    if not _LOGIN_RE.fullmatch(login):
+        raise ValueError(
+            "Логин может содержать только латинские буквы, цифры и знаки . _ - @ "
+            "и должен начинаться с буквы или цифры."
+        )
+    return login
+
+
+def login_key(login: str) -> str:
+    """Logins are unique regardless of case."""
+    return login.strip().casefold()
+
+
+def normalize_email(value: str) -> str:
+    candidate = value.strip()
+    if not candidate:
+        raise ValueError("Укажите адрес электронной почты.")
+    try:
+        result = validate_email(candidate, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValueError("Введите адрес электронной почты в формате name@example.ru.") from None
+    return result.normalized
+
+
+def email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+def normalize_phone(value: str | None) -> str | None:
+    """Optional; Russian numbers may be typed as 8 (xxx) ... or +7 ...; stored as E.164."""
+    if value is None or not value.strip():
+        return None
+    try:
+        number = phonenumbers.parse(value.strip(), "RU")
+    except phonenumbers.NumberParseException:
+        raise ValueError("Введите номер телефона, например +7 912 345-67-89.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("Такого номера телефона не существует. Проверьте цифры.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    # zxcvbn ships the 30 000 most common leaked passwords.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def check_password(password: str, *, min_length: int, max_length: int, login: str | None = None) -> None:
+    """OWASP/NIST policy: length, no composition rules, no common or login-derived passwords."""
+    normalized = unicodedata.normalize("NFKC", password)
+    length = len(normalized)
+    if length < min_length:
+        raise ValueError(f"Пароль должен содержать не менее {min_length} символов.")
+    if length > max_length:
+        raise ValueError(f"Пароль должен содержать не более {max_length} символов.")
+    if not normalized.strip():
+        raise ValueError("Пароль не может состоять только из пробелов.")
+    lowered = normalized.casefold()
+    if lowered in _common_passwords() or len(set(lowered)) <= 2:
+        raise ValueError("Этот пароль слишком простой и часто встречается. Придумайте другой.")
+    if login and login_key(login) in lowered:
+        raise ValueError("Пароль не должен содержать логин.")

@@ -1,0 +1,1 @@
+"""Temporal workflows: deterministic orchestration only; every side effect is an activity."""

@@ -1,0 +1,220 @@
+"""The onboarding of one cabinet user, from sign-up to a usable cabinet.
+
+Stages: awaiting e-mail confirmation → awaiting contract binding (the contract
+stage is where contract binding is enabled). A sign-up that is not confirmed
+within its time to live expires: the pending account is deleted, which frees its
+login and e-mail.
+
+The workflow is the single arbiter of this timeline. The database is the arbiter of
+the account row: the API activates the account (conditionally, only while it is
+pending and not expired) before it signals, and the expiry activity deletes it only
+while it is still pending. So whichever of "confirm" and "expire" reaches the
+database first wins, and the workflow follows what the database says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.signup import SignupActivities
+    from workflows.display import details, msk
+    from workflows.messages import (
+        EmailConfirmed,
+        ExpireSignupInput,
+        OnboardingInput,
+        OnboardingResult,
+        OnboardingStage,
+        OnboardingState,
+        ResendAccepted,
+        ResendRequest,
+        SendConfirmationInput,
+    )
+    from workflows.search_attributes import LKK_STAGE
+
+CONFIRM_SIGNAL = "email_confirmed"
+RESEND_UPDATE = "request_resend"
+STATE_QUERY = "state"
+
+# SMTP trouble is retried until the sign-up itself would expire: a mail server that
+# is down for an hour delays the e-mail, it never loses the sign-up. A permanent
+# rejection (5xx) is not retried; it is shown to support instead.
+MAIL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=["MailRejected"],
+)
+DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+
+
+class ResendRefused(ApplicationError):
+    """Raised by the resend validator; ``type`` tells the API which message to show."""
+
+
+@workflow.defn(name="Onboarding")
+class OnboardingWorkflow:
+    @workflow.init
+    def __init__(self, params: OnboardingInput) -> None:
+        self._params = params
+        self._stage = OnboardingStage.AWAITING_EMAIL
+        self._signup_expires_at = workflow.now() + timedelta(seconds=params.signup_ttl_seconds)
+        self._emails_sent = 0
+        self._sends_requested = 1  # the first e-mail
+        self._last_email_sent_at: datetime | None = None
+        self._last_resend_requested_at: datetime | None = None
+        self._confirmed_at: datetime | None = None
+        self._mail_problem: str | None = None
+        self._events: list[str] = []
+
+    # --- main line ------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, params: OnboardingInput) -> OnboardingResult:
+        self._log(f"Регистрация начата {msk(workflow.now())}, срок подтверждения до {msk(self._signup_expires_at)}")
+        seq_sent = -1
+        while self._confirmed_at is None:
+            if seq_sent + 1 < self._sends_requested:
+                seq_sent += 1
+                await self._send_confirmation(seq_sent)
+                continue
+            remaining = self._signup_expires_at - workflow.now()
+            try:
+                await workflow.wait_condition(
+                    lambda: self._confirmed_at is not None or seq_sent + 1 < self._sends_requested,
+                    timeout=max(remaining, timedelta(0)),
+                    timeout_summary="срок подтверждения e-mail",
+                )
+            except asyncio.TimeoutError:
+                if await self._expire():
+                    return self._finish(OnboardingStage.EXPIRED)
+                # The API activated the account but its signal never arrived.
+                self._confirmed_at = workflow.now()
+        self._log(f"E-mail подтверждён {msk(self._confirmed_at)}")
+        self._enter(OnboardingStage.AWAITING_CONTRACT)
+        self._log("Привязка договора доступна")
+        return self._finish(OnboardingStage.AWAITING_CONTRACT)
+
+    async def _send_confirmation(self, seq: int) -> None:
+        remaining = self._signup_expires_at - workflow.now()
+        if remaining <= timedelta(0):
+            return
+        label = "Письмо со ссылкой подтверждения" if seq == 0 else f"Повторное письмо №{seq}"
+        try:
+            result = await workflow.execute_activity_method(
+                SignupActivities.send_confirmation_email,
+                SendConfirmationInput(
+                    account_id=self._params.account_id, seq=seq, signup_expires_at=self._signup_expires_at
+                ),
+                start_to_close_timeout=timedelta(seconds=60),
+                schedule_to_close_timeout=remaining,
+                retry_policy=MAIL_RETRY,
+                summary=label,
+            )
+        except ActivityError as err:
+            self._mail_problem = _describe_mail_failure(err)
+            self._log(f"{label}: НЕ ОТПРАВЛЕНО — {self._mail_problem}")
+            return
+        if result.sent:
+            # Workflow time, not the worker's clock: the cooldown is computed in workflow time.
+            self._emails_sent += 1
+            self._last_email_sent_at = workflow.now()
+            self._mail_problem = None
+            self._log(f"{label} отправлено {msk(workflow.now())}")
+
+    async def _expire(self) -> bool:
+        result = await workflow.execute_activity_method(
+            SignupActivities.expire_signup,
+            ExpireSignupInput(account_id=self._params.account_id),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+            summary="Удаление неподтверждённой регистрации",
+        )
+        if result.expired:
+            self._log(f"Регистрация истекла {msk(workflow.now())}: логин и e-mail освобождены")
+        return result.expired
+
+    # --- messages -------------------------------------------------------------
+
+    @workflow.signal(name=CONFIRM_SIGNAL)
+    def email_confirmed(self, signal: EmailConfirmed) -> None:
+        if self._confirmed_at is None:
+            self._confirmed_at = signal.confirmed_at
+
+    @workflow.update(name=RESEND_UPDATE)
+    def request_resend(self, _request: ResendRequest) -> ResendAccepted:
+        self._sends_requested += 1
+        self._last_resend_requested_at = workflow.now()
+        self._log(f"Клиент запросил повторное письмо {msk(workflow.now())}")
+        return ResendAccepted(
+            emails_sent=self._emails_sent,
+            resends_left=self._resends_left(),
+            next_resend_at=self._next_resend_at(),
+        )
+
+    @request_resend.validator
+    def _validate_resend(self, _request: ResendRequest) -> None:
+        if self._stage is not OnboardingStage.AWAITING_EMAIL or self._confirmed_at is not None:
+            raise ResendRefused("e-mail already confirmed", type="AlreadyConfirmed")
+        if self._resends_left() <= 0:
+            raise ResendRefused("no resends left", type="ResendLimit")
+        wait = (self._next_resend_at() - workflow.now()).total_seconds()
+        if wait > 0:
+            raise ResendRefused("resend cooldown", wait, type="ResendCooldown")
+
+    @workflow.query(name=STATE_QUERY)
+    def state(self) -> OnboardingState:
+        return OnboardingState(
+            stage=self._stage,
+            emails_sent=self._emails_sent,
+            resends_left=self._resends_left(),
+            last_email_sent_at=self._last_email_sent_at,
+            next_resend_at=self._next_resend_at() if self._stage is OnboardingStage.AWAITING_EMAIL else None,
+            signup_expires_at=self._signup_expires_at,
+            confirmed_at=self._confirmed_at,
+            mail_problem=self._mail_problem,
+        )
+
+    # --- helpers --------------------------------------------------------------
+
+    def _resends_left(self) -> int:
+        return max(self._params.max_resends - (self._sends_requested - 1), 0)
+
+    def _next_resend_at(self) -> datetime:
+        cooldown = timedelta(seconds=self._params.resend_cooldown_seconds)
+        anchors = [t for t in (self._last_email_sent_at, self._last_resend_requested_at) if t is not None]
+        return (max(anchors) if anchors else workflow.info().start_time) + cooldown
+
+    def _enter(self, stage: OnboardingStage) -> None:
+        self._stage = stage
+        workflow.upsert_search_attributes([LKK_STAGE.value_set(stage.value)])
+        self._refresh_details()
+
+    def _log(self, event: str) -> None:
+        self._events.append(event)
+        self._refresh_details()
+
+    def _refresh_details(self) -> None:
+        workflow.set_current_details(details(self._stage, self._events))
+
+    def _finish(self, stage: OnboardingStage) -> OnboardingResult:
+        if stage is not self._stage:
+            self._enter(stage)
+        return OnboardingResult(
+            stage=stage,
+            emails_sent=self._emails_sent,
+            confirmed_at=self._confirmed_at,
+            finished_at=workflow.now(),
+        )
+
+
+def _describe_mail_failure(err: ActivityError) -> str:
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type == "MailRejected":
+        return f"почтовый сервер отклонил письмо ({cause.message})"
+    return "почтовый сервер недоступен до истечения срока регистрации"
