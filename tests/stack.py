@@ -1,0 +1,58 @@
+"""Run the real worker and API as subprocesses (as the embedded stack does) for tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, ExitStack
+from dataclasses import dataclass
+
+from lkk.settings import Settings
+from tests.conftest import ROOT, env_for, free_port, stop_process, wait_http
+
+
+@dataclass(frozen=True)
+class Stack:
+    api_url: str
+    settings: Settings
+
+
+@contextmanager
+def worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env_for(settings))
+    try:
+        yield proc
+    finally:
+        stop_process(proc)
+
+
+@contextmanager
+def api_process(settings: Settings, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        cwd=ROOT,
+        env=env_for(settings),
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/login", proc=proc)
+        yield proc
+    finally:
+        stop_process(proc)
+
+
+@contextmanager
+def running_stack(settings: Settings, *, workers: int = 1, apis: int = 1) -> Iterator[list[Stack]]:
+    """Workers and API processes sharing one database and one Temporal namespace.
+
+    The public URL (what e-mail links use) is the first API's address, as if a load
+    balancer fronted them all.
+    """
+    ports = [free_port() for _ in range(apis)]
+    settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{ports[0]}"})
+    with ExitStack() as stack:
+        for _ in range(workers):
+            stack.enter_context(worker_process(settings))
+        for port in ports:
+            stack.enter_context(api_process(settings, port))
+        yield [Stack(api_url=f"http://127.0.0.1:{port}", settings=settings) for port in ports]
