@@ -1,0 +1,1 @@
+"""Developer tools for the embedded stack (not used in production)."""
