@@ -9,11 +9,13 @@ from pathlib import Path
 
 import typer
 
+from lkk.billing.cli import app as billing_app
 from lkk.settings import get_settings
 
 app = typer.Typer(help="ЛКК onboarding service: embedded stack and admin commands.", no_args_is_help=True)
 dev = typer.Typer(help="The embedded development stack.", no_args_is_help=True)
 app.add_typer(dev, name="dev")
+app.add_typer(billing_app, name="billing", help="The supplier's billing registry: import exports, issue binding codes.")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -46,7 +46,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 def create_schema(engine: Engine) -> None:
     """Create all tables (the embedded stack and tests; production uses migrations)."""
-    import lkk.models  # noqa: F401  (registers the tables on the metadata)
+    import lkk.billing.models  # noqa: F401  (registers the tables on the metadata)
+    import lkk.models  # noqa: F401
 
     SQLModel.metadata.create_all(engine)
 

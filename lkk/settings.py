@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     password_min_length: int = 8
     password_max_length: int = 128
 
+    # Contract binding (codes handed out by the supplier's office; lockouts against guessing)
+    billing_code_valid_days: int = 30
+    billing_lockout_threshold: int = 5
+    billing_lockout_base_seconds: int = 60
+    billing_lockout_max_seconds: int = 86400
+    billing_lockout_forget_seconds: int = 86400
+
     # Web sessions
     session_cookie_name: str = "lkk_session"
     session_idle_seconds: int = 30 * 60

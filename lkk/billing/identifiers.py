@@ -1,0 +1,185 @@
+"""Validation and normalisation of what customers and billing exports type in.
+
+Every function returns the canonical form or raises ``ValueError`` whose text is the
+Russian message to show next to the field. Rules:
+
+* ИНН: 10 digits (organisation) or 12 digits (individual entrepreneur), checked with
+  the official check digits (``stdnum.ru.inn``). Spaces are ignored.
+* КПП: 9 characters, ``NNNNPPNNN`` where ``PP`` are digits or capital Latin letters
+  (Order of the Federal Tax Service). Optional: entrepreneurs have none.
+* Contract number: surrounding spaces and a leading «№» dropped, upper-cased, Unicode
+  dashes turned into ``-``; then 3–32 characters of digits, Latin or Cyrillic letters and
+  ``. / -``, starting and ending with a letter or digit. Inner spaces are refused
+  rather than guessed at.
+* Binding code: 8 characters from ``CODE_ALPHABET`` (no 0/O, 1/I/L look-alikes),
+  case-insensitive, spaces and dashes ignored, Cyrillic look-alike letters accepted
+  (customers often type on a Russian keyboard layout).
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from stdnum.exceptions import InvalidChecksum, ValidationError as StdnumError
+from stdnum.ru import inn as stdnum_inn
+
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
+_CYRILLIC_LOOKALIKES = str.maketrans("АВЕКМНРСТХУ", "ABEKMHPCTXY")
+_CONTRACT_RE = re.compile(r"[0-9A-ZА-ЯЁ](?:[0-9A-ZА-ЯЁ./-]{1,30})[0-9A-ZА-ЯЁ]")
+_KPP_RE = re.compile(r"\d{4}[\dA-Z]{2}\d{3}")
+_SERIAL_RE = re.compile(r"[0-9A-ZА-ЯЁ](?:[0-9A-ZА-ЯЁ./_-]{0,30}[0-9A-ZА-ЯЁ])?")
+
+MSG_CONTRACT_EMPTY = "Укажите номер договора."
+MSG_CONTRACT_FORMAT = (
+    "Номер договора указан неверно: допустимы цифры, буквы, точка, дефис и косая черта, "
+    "от 3 до 32 символов (например, 7701-000123)."
+)
+MSG_INN_EMPTY = "Укажите ИНН."
+MSG_INN_FORMAT = "ИНН должен состоять из 10 цифр (организация) или 12 цифр (индивидуальный предприниматель)."
+MSG_INN_CHECKSUM = "ИНН указан с ошибкой: не сходится контрольное число. Проверьте ИНН."
+MSG_KPP_FORMAT = (
+    "КПП должен состоять из 9 символов: 4 цифры, затем 2 цифры или заглавные латинские буквы, "
+    "затем 3 цифры (например, 770101001)."
+)
+MSG_KPP_REQUIRED = "Для организации (ИНН из 10 цифр) укажите КПП."
+MSG_KPP_FORBIDDEN = "У индивидуального предпринимателя (ИНН из 12 цифр) КПП нет — оставьте поле пустым."
+MSG_CODE_EMPTY = "Укажите код подтверждения."
+MSG_CODE_FORMAT = (
+    "Код подтверждения состоит из 8 латинских букв и цифр (например, KX7M-2QPA). "
+    "Проверьте код, выданный в офисе поставщика."
+)
+MSG_SERIAL_FORMAT = "Заводской номер прибора учёта: от 1 до 32 цифр и букв, допустимы точка, дефис, косая черта и «_»."
+
+
+def normalize_contract_number(value: str) -> str:
+    text = value.strip().translate(_DASHES).upper()
+    if text.startswith("№"):
+        text = text[1:].lstrip()
+    if not text:
+        raise ValueError(MSG_CONTRACT_EMPTY)
+    if not _CONTRACT_RE.fullmatch(text):
+        raise ValueError(MSG_CONTRACT_FORMAT)
+    return text
+
+
+def normalize_inn(value: str) -> str:
+    text = "".join(value.split())
+    if not text:
+        raise ValueError(MSG_INN_EMPTY)
+    if not (text.isascii() and text.isdigit() and len(text) in (10, 12)):
+        raise ValueError(MSG_INN_FORMAT)
+    try:
+        return stdnum_inn.validate(text)
+    except InvalidChecksum:
+        raise ValueError(MSG_INN_CHECKSUM) from None
+    except StdnumError:
+        raise ValueError(MSG_INN_FORMAT) from None
+
+
+def is_entrepreneur_inn(inn: str) -> bool:
+    return len(inn) == 12
+
+
+def normalize_kpp(value: str | None) -> str | None:
+    """Empty means "no КПП" (an entrepreneur)."""
+    text = "".join((value or "").split()).upper()
+    if not text:
+        return None
+    if not (text.isascii() and _KPP_RE.fullmatch(text)):
+        raise ValueError(MSG_KPP_FORMAT)
+    return text
+
+
+def check_inn_kpp_pair(inn: str, kpp: str | None) -> None:
+    """Organisations always have a КПП, entrepreneurs never do."""
+    if is_entrepreneur_inn(inn) and kpp is not None:
+        raise ValueError(MSG_KPP_FORBIDDEN)
+    if not is_entrepreneur_inn(inn) and kpp is None:
+        raise ValueError(MSG_KPP_REQUIRED)
+
+
+def normalize_binding_code(value: str) -> str:
+    text = "".join(value.split()).translate(_DASHES).replace("-", "").upper()
+    text = text.translate(_CYRILLIC_LOOKALIKES)
+    if not text:
+        raise ValueError(MSG_CODE_EMPTY)
+    if len(text) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in text):
+        raise ValueError(MSG_CODE_FORMAT)
+    return text
+
+
+def format_binding_code(code: str) -> str:
+    """How a code is printed for the customer: two groups of four, ``KX7M-2QPA``."""
+    code = normalize_binding_code(code)
+    return f"{code[:4]}-{code[4:]}"
+
+
+def normalize_meter_serial(value: str) -> str:
+    text = value.strip().translate(_DASHES).upper()
+    if not _SERIAL_RE.fullmatch(text):
+        raise ValueError(MSG_SERIAL_FORMAT)
+    return text
+
+
+class InvalidBindingInput(ValueError):
+    """The binding form has malformed fields; ``field_errors`` maps field → Russian text."""
+
+    def __init__(self, field_errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in field_errors.items()))
+        self.field_errors = field_errors
+
+
+class BindingInput(BaseModel):
+    """The four fields of the «Привязать договор» form, normalised."""
+
+    model_config = ConfigDict(frozen=True)
+
+    contract_number: str
+    inn: str
+    kpp: str | None = None
+    code: str
+
+    @field_validator("contract_number")
+    @classmethod
+    def _number(cls, v: str) -> str:
+        return normalize_contract_number(v)
+
+    @field_validator("inn")
+    @classmethod
+    def _inn(cls, v: str) -> str:
+        return normalize_inn(v)
+
+    @field_validator("kpp")
+    @classmethod
+    def _kpp(cls, v: str | None, info: ValidationInfo) -> str | None:
+        kpp = normalize_kpp(v)
+        if "inn" in info.data:  # only when the ИНН itself was valid
+            check_inn_kpp_pair(info.data["inn"], kpp)
+        return kpp
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return normalize_binding_code(v)
+
+
+def parse_binding_input(contract_number: str, inn: str, kpp: str | None, code: str) -> BindingInput:
+    """Normalise the form or raise ``InvalidBindingInput`` with one message per bad field."""
+    try:
+        return BindingInput(contract_number=contract_number, inn=inn, kpp=kpp, code=code)
+    except ValidationError as exc:
+        raise InvalidBindingInput(field_messages(exc)) from None
+
+
+def field_messages(exc: ValidationError) -> dict[str, str]:
+    """Our validators' own Russian text, keyed by the first element of the location."""
+    out: dict[str, str] = {}
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else "__all__"
+        error = (err.get("ctx") or {}).get("error")
+        out.setdefault(field, str(error) if isinstance(error, ValueError) else err["msg"])
+    return out
