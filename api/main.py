@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.body_limit import BodyLimitMiddleware
 from api.deps import AppContext
 from api.routes import account_pages, captcha_api, registration_api, registration_pages
 from api.security_headers import SecurityHeadersMiddleware
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.templates = make_templates(settings)
     app.add_middleware(SecurityHeadersMiddleware)
+    # Added last = outermost: an oversized body is refused before anything else runs.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (captcha_api, registration_api, registration_pages, account_pages):
         app.include_router(module.router)

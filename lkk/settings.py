@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     supplier_helpdesk_phones: list[str] = ["8 800 000-00-00", "+7 (495) 000-00-00"]
     supplier_helpdesk_hours: str = "пн–пт 8:00–20:00, сб 9:00–15:00 (МСК)"
 
+    # Request bodies larger than this are refused with 413 before any parsing (forms and
+    # JSON here are a few hundred bytes; a megabyte-sized body is an attack or a mistake).
+    max_body_bytes: int = 64 * 1024
+
+    # TEST ONLY (fault suite): the API sleeps this long between reserving a sign-up and
+    # starting its workflow, so a test can kill it "in the middle" deterministically.
+    # Refused in production.
+    fault_pause_after_reserve_seconds: float = 0.0
+
     # Dev SMTP sink (embedded stack only)
     mailsink_smtp_port: int = 1025
     mailsink_http_port: int = 8025
@@ -109,6 +118,8 @@ class Settings(BaseSettings):
             problems.append("LKK_SECRET_KEY must be a random value of at least 32 characters")
         if not self.public_base_url.startswith("https://"):
             problems.append("LKK_PUBLIC_BASE_URL must use https://")
+        if self.fault_pause_after_reserve_seconds:
+            problems.append("LKK_FAULT_PAUSE_AFTER_RESERVE_SECONDS is a test-only fault hook")
         if self.database_url.startswith("sqlite"):
             problems.append("LKK_DATABASE_URL must point to PostgreSQL, not SQLite")
         if problems:
