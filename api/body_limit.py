@@ -15,10 +15,6 @@ TOO_LARGE_API = {"detail": "Слишком большой запрос.", "error
 TOO_LARGE_PAGE = "Слишком большой запрос: форма не может быть такой длинной."
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -33,28 +29,31 @@ class BodyLimitMiddleware:
             await _refuse(scope, send)
             return
         received = 0
-        started = False
+        started = refused = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not refused:
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise BodyTooLarge
+                    # Answer now and tell the app the client is gone: frameworks turn an
+                    # exception raised here into their own 400, which would hide the cause.
+                    refused = True
+                    if not started:
+                        await _refuse(scope, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # we already answered 413
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _refuse(scope, send)
+        await self.app(scope, counting_receive, guarded_send)
 
 
 def _content_length(scope: Scope) -> int | None:

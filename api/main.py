@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.body_limit import BodyLimitMiddleware
 from api.deps import AppContext
+from api.openapi import install_openapi
 from api.routes import account_pages, captcha_api, registration_api, registration_pages
 from api.security_headers import SecurityHeadersMiddleware
 from api.templating import STATIC_DIR, make_templates, render
@@ -26,6 +27,9 @@ from lkk.settings import Settings, get_settings
 from lkk.temporal import connect
 
 log = logging.getLogger("lkk.api")
+
+# FastAPI's own text when a body is not JSON/UTF-8 at all; customers get Russian.
+FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -59,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (captcha_api, registration_api, registration_pages, account_pages):
         app.include_router(module.router)
     _install_error_pages(app)
+    install_openapi(app)
     return app
 
 
@@ -74,7 +79,10 @@ def _install_error_pages(app: FastAPI) -> None:
         if _wants_html(request):
             title = "Страница не найдена" if exc.status_code == 404 else "Запрос не выполнен"
             return render(request, "message.html", {"title": title, "text": str(exc.detail)}, status_code=exc.status_code)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        detail = exc.detail
+        if exc.status_code == 400 and detail == FASTAPI_BODY_PARSE_ERROR:
+            detail = "Тело запроса не разобрано: ожидается JSON в кодировке UTF-8."
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

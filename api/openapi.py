@@ -1,0 +1,53 @@
+"""The OpenAPI document tells the truth about error bodies.
+
+FastAPI documents its own 422 body (``detail`` as a list of pydantic errors), but
+this app answers every API error with ``ErrorOut`` (a Russian ``detail`` plus
+per-field ``errors``), and the JSON API can also answer 400 (a body that is not
+JSON at all) and 413 (``LKK_MAX_BODY_BYTES``). schemathesis checks responses
+against this document (tests/test_api_fuzz.py), so it must say so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+ERROR_REF = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+EXTRA_BODY_ERRORS = {
+    "400": "Тело запроса не разобрано (не JSON или не UTF-8).",
+    "413": "Слишком большой запрос.",
+    "422": "Проверьте поля запроса.",
+}
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, description=app.description, routes=app.routes
+        )
+        _rewrite(schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _rewrite(schema: dict[str, Any]) -> None:
+    from api.routes.registration_api import ErrorOut
+
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["ErrorOut"] = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    for path, methods in schema.get("paths", {}).items():
+        for operation in methods.values():
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = {"description": EXTRA_BODY_ERRORS["422"], **ERROR_REF}
+            if path.startswith("/api/") and "requestBody" in operation:
+                for code in ("400", "413"):
+                    responses.setdefault(code, {"description": EXTRA_BODY_ERRORS[code], **ERROR_REF})
