@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
 
-.PHONY: install run test stack clean-data
+.PHONY: install run test bench stack clean-data
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ run: install
 
 test: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Figures against the limits and the peer; writes docs/performance.md (about 8 min at
+# the defaults on 2 cores). Smaller: make bench BENCH_ARGS="--duration 5 --pending 500"
+BENCH_ARGS ?=
+bench: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean-data:
 	rm -rf var
