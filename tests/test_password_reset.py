@@ -326,3 +326,30 @@ async def test_a_recovery_for_an_account_gone_meanwhile_sends_nothing_and_ends(
         assert (await handle.describe()).status is WorkflowExecutionStatus.COMPLETED
         with pytest.raises(TimeoutError):
             await w.mailbox.wait_for_async(to=f"{login}@example.ru", timeout=1)
+
+
+async def test_two_simultaneous_logins_with_the_mailed_password_let_only_one_in(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, engine: Engine, mailsink: MailSinkProcess
+) -> None:
+    async with world(time_skipping_env, settings, engine, mailsink) as w:
+        login = unique_login()
+        email = f"{login}@example.ru"
+        make_active_account(engine, w.settings, login, PASSWORD)
+        async with (
+            web_client(w.settings, engine, w.client) as first,
+            web_client(w.settings, engine, w.client) as second,
+        ):
+            await request_reset(first, login, email)
+            otp = one_time_password(await w.mailbox.wait_for_async(to=email, subject_contains=RESET_SUBJECT, timeout=30))
+            answers = await asyncio.gather(
+                first.post("/api/v1/session", json={"login": login, "password": otp}),
+                second.post("/api/v1/session", json={"login": login, "password": otp}),
+            )
+            codes = sorted(a.status_code for a in answers)
+            assert codes == [200, 401], [a.text for a in answers]
+            winner = next(a for a in answers if a.status_code == 200)
+            assert winner.json() == {"outcome": "must_change_password", "must_change_password": True}
+        notices = await w.mailbox.wait_for_all_async(to=email, subject_contains=CHANGED_SUBJECT, count=1, timeout=30)
+        await asyncio.sleep(1.0)
+        again = await w.mailbox.wait_for_all_async(to=email, subject_contains=CHANGED_SUBJECT, count=1, timeout=5)
+        assert len(notices) == len(again) == 1, "one use, one notice"
