@@ -25,7 +25,9 @@ from api.templating import STATIC_DIR, make_templates, render
 from lkk.db import create_schema, make_engine
 from lkk.logging_setup import configure_logging
 from lkk.settings import Settings, get_settings
+from lkk.store import login_throttle
 from lkk.temporal import connect
+from lkk.timeutil import utcnow
 
 log = logging.getLogger("lkk.api")
 
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         if settings.database_url.startswith("sqlite"):
             create_schema(engine)
+        # Forget failure counters nobody touched for a day (unknown logins included).
+        login_throttle.purge_stale(engine, settings, now=utcnow())
         ctx = AppContext(settings=settings, engine=engine)
         app.state.ctx = ctx
         try:
