@@ -13,23 +13,30 @@ from datetime import timedelta
 
 from temporalio.worker import Worker
 
+from activities.contracts import ContractActivities
 from activities.signup import SignupActivities
+from lkk.billing.registry import SqlBillingRegistry
+from lkk.security.passwords import hasher_for
 from lkk.db import create_schema, make_engine
 from lkk.logging_setup import configure_logging
 from lkk.mail.sender import SmtpSender
 from lkk.settings import Settings, get_settings
 from lkk.temporal import connect
+from workflows.contract_binding import ContractBindingWorkflow, ContractUnbindingWorkflow
 from workflows.onboarding import OnboardingWorkflow
 
-WORKFLOWS = [OnboardingWorkflow]
+WORKFLOWS = [OnboardingWorkflow, ContractBindingWorkflow, ContractUnbindingWorkflow]
 
 log = logging.getLogger("lkk.worker")
 
 
 def build_activities(settings: Settings) -> list[object]:
     engine = make_engine(settings.database_url)
-    signup = SignupActivities(engine, settings, SmtpSender(settings))
-    return [signup.send_confirmation_email, signup.expire_signup]
+    sender = SmtpSender(settings)
+    signup = SignupActivities(engine, settings, sender)
+    # The registry verifies binding codes with argon2 (the hash carries its own cost).
+    contracts = ContractActivities(engine, settings, sender, SqlBillingRegistry(engine, hasher_for(settings)))
+    return [signup.send_confirmation_email, signup.expire_signup, *contracts.all()]
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:

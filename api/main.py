@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import AppContext
-from api.routes import account_pages, captcha_api, registration_api, registration_pages
+from api.routes import account_pages, captcha_api, contracts_api, contracts_pages, registration_api, registration_pages
 from api.security_headers import SecurityHeadersMiddleware
 from api.templating import STATIC_DIR, make_templates, render
 from lkk.db import create_schema, make_engine
@@ -46,14 +46,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="ЛКК: подключение клиентов",
-        summary="Onboarding API of the legal-entity customer cabinet: sign-up, e-mail confirmation.",
+        summary="Onboarding API of the legal-entity customer cabinet: sign-up, e-mail confirmation, contract binding.",
         version="0.1.0",
         lifespan=lifespan,
     )
     app.state.templates = make_templates(settings)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (captcha_api, registration_api, registration_pages, account_pages):
+    for module in (captcha_api, registration_api, registration_pages, account_pages, contracts_api, contracts_pages):
         app.include_router(module.router)
     _install_error_pages(app)
     return app

@@ -1,4 +1,5 @@
-"""The login page (fig. 1), the Profile («Профиль», fig. 3) and logout."""
+"""The login page (fig. 1), the Profile («Профиль», fig. 3; its contract forms are in
+``contracts_pages``) and logout."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.cookies import clear_session_cookie
 from api.deps import Ctx, CurrentAccount
+from api.routes.contracts_pages import render_profile
 from api.templating import render
 from lkk.store import web_sessions
 
@@ -25,10 +27,11 @@ async def login_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/profile", response_class=HTMLResponse)
-async def profile(request: Request, account: CurrentAccount, welcome: int = 0) -> Response:
+async def profile(request: Request, ctx: Ctx, account: CurrentAccount, welcome: int = 0) -> Response:
     if account is None:
         return RedirectResponse("/login", status_code=303)
-    return render(request, "profile.html", {"account": account, "welcome": bool(welcome)})
+    query = {key: request.query_params.get(key, "") for key in ("bound", "already", "unbound")}
+    return await render_profile(request, ctx, account, welcome=bool(welcome), query=query)
 
 
 @router.post("/logout")
