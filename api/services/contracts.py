@@ -20,7 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -114,7 +119,13 @@ async def bind(
     request = BindContractRequest(account_id=account.id, request_id=pending.id, ttl_seconds=ttl)
     try:
         result = await asyncio.wait_for(_bind_durably(ctx, client, account, form.contract_number, request), ttl)
-    except (TimeoutError, RPCError, WorkflowFailureError, WorkflowUpdateFailedError) as err:
+    except (
+        TimeoutError,
+        RPCError,
+        WorkflowFailureError,
+        WorkflowUpdateFailedError,
+        WorkflowUpdateRPCTimeoutOrCancelledError,
+    ) as err:
         log.warning("binding attempt for account %s not completed: %s", account.id, type(err).__name__)
         raise ServiceUnavailable() from None
     finally:
