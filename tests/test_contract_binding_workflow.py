@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
 from api.services import contracts
@@ -209,6 +210,9 @@ async def test_one_reminder_after_seven_days_then_binding_completes_onboarding(
         assert me.login in reminder["Text"]
         state = await _state(env, me.workflow_id)
         assert state.stage is OnboardingStage.AWAITING_CONTRACT and state.reminder_sent_at is not None
+        details = await _current_details(env, me.workflow_id)  # what support reads in the Temporal UI
+        assert "**Ожидает привязки договора**" in details
+        assert "Напоминание о привязке договора отправлено" in details
 
         await env.sleep(timedelta(days=30))  # still waiting, and no second reminder
         assert (await _state(env, me.workflow_id)).stage is OnboardingStage.AWAITING_CONTRACT
@@ -217,6 +221,8 @@ async def test_one_reminder_after_seven_days_then_binding_completes_onboarding(
         assert (await contracts.bind(ctx, me.account, *OPEN_LEGAL, code)).status is BindStatus.BOUND
         result = await _result(env, me.workflow_id)
         assert result.stage is OnboardingStage.ONBOARDED and result.reminders_sent == 1
+        details = await _current_details(env, me.workflow_id)
+        assert "**Подключён**" in details and "Договор № 7701-000101 привязан" in details
 
 
 async def test_wait_ends_without_contract_and_binding_still_works_later(
@@ -296,3 +302,10 @@ async def test_unbind_frees_the_contract_for_another_cabinet(
 async def _reminders(mailsink: MailSinkProcess, email: str) -> int:
     found = await asyncio.to_thread(mailsink.mailbox.search, f"to:{email}")
     return sum(1 for m in found if REMINDER_SUBJECT in m["Subject"])
+
+
+async def _current_details(env: WorkflowEnvironment, workflow_id: str) -> str:
+    metadata = await env.client.get_workflow_handle(workflow_id).query(
+        "__temporal_workflow_metadata", result_type=WorkflowMetadata
+    )
+    return metadata.current_details
