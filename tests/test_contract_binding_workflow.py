@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from api.services import contracts
 from lkk.billing.bindings import BindStatus
@@ -37,6 +39,7 @@ from tests.conftest import MailSinkProcess
 from tests.harness import confirmation_token, context, history_text, running_worker, sign_up, unique_login
 from tests.mailbox import links
 from workflows.messages import OnboardingResult, OnboardingStage, OnboardingState
+from worker import WORKFLOWS
 from workflows.onboarding import STATE_QUERY, OnboardingWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -88,6 +91,10 @@ async def test_first_binding_completes_onboarding_and_code_stays_out_of_history(
         for secret in (code, code.replace("-", ""), typed):
             assert secret not in history
         assert "7701-000101" in history  # the contract number is there on purpose
+
+        # The history replays with today's code (deterministic workflow).
+        replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+        await replayer.replay_workflow(await handle.fetch_history())
         assert pending_binding_requests(engine) == 0  # the parked attempt is gone
 
 
