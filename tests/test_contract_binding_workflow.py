@@ -260,6 +260,24 @@ async def test_wait_ends_without_contract_and_binding_still_works_later(
         assert pending_binding_requests(engine) == 0
 
 
+async def test_reminder_and_wait_follow_the_settings(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, engine: Engine, mailsink: MailSinkProcess
+) -> None:
+    env = time_skipping_env
+    short = settings.model_copy(update={"binding_reminder_seconds": 3600, "binding_wait_seconds": 2 * 3600})
+    async with running_worker(env.client, short) as worker_settings:
+        ctx = context(worker_settings, engine, env.client)
+        me = await confirmed_cabinet(ctx, mailsink, engine)
+        await env.sleep(timedelta(minutes=59))
+        assert (await _state(env, me.workflow_id)).reminder_sent_at is None
+        await env.sleep(timedelta(minutes=2))
+        await mailsink.mailbox.wait_for_async(to=me.email, subject_contains=REMINDER_SUBJECT, timeout=30)
+        assert (await _state(env, me.workflow_id)).stage is OnboardingStage.AWAITING_CONTRACT
+        await env.sleep(timedelta(hours=1))
+        result = await _result(env, me.workflow_id)
+        assert result.stage is OnboardingStage.NO_CONTRACT and result.reminders_sent == 1
+
+
 async def test_binding_while_awaiting_email_counts_as_confirmation(
     time_skipping_env: WorkflowEnvironment, settings: Settings, engine: Engine, mailsink: MailSinkProcess
 ) -> None:

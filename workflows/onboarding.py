@@ -28,9 +28,6 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from lkk.billing.bindings import BindStatus
-
-with workflow.unsafe.imports_passed_through():
     from activities.contracts import ContractActivities
     from activities.signup import SignupActivities
     from workflows.contract_binding import execute_bind
