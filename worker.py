@@ -14,7 +14,7 @@ from datetime import timedelta
 from temporalio.worker import Worker
 
 from activities.signup import SignupActivities
-from lkk.db import create_schema, make_engine
+from lkk.db import engine_for
 from lkk.logging_setup import configure_logging
 from lkk.mail.sender import SmtpSender
 from lkk.settings import Settings, get_settings
@@ -27,34 +27,40 @@ log = logging.getLogger("lkk.worker")
 
 
 def build_activities(settings: Settings) -> list[object]:
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     signup = SignupActivities(engine, settings, SmtpSender(settings))
     return [signup.send_confirmation_email, signup.expire_signup]
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    client = await connect(settings, wait_seconds=60)
+    client = await connect(settings, wait_seconds=settings.temporal_connect_wait_seconds)
     # Activities talk to the DB and SMTP synchronously; a thread pool runs them.
-    with ThreadPoolExecutor(max_workers=32) as executor:
+    with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
         worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,
             activities=build_activities(settings),
             activity_executor=executor,
-            graceful_shutdown_timeout=timedelta(seconds=30),
+            # SIGTERM (docker stop, a rolling update) lets running activities finish;
+            # only after this long are they cancelled (and retried by another worker).
+            graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
         )
         async with worker:
             log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address)
             await stop.wait()
-            log.info("worker stopping: in-flight activities get up to 30 s to finish")
+            log.info(
+                "worker stopping: in-flight activities get up to %.0f s to finish",
+                settings.worker_graceful_shutdown_seconds,
+            )
+        log.info("worker stopped")
 
 
 def main() -> None:
+    # The schema is migrated before the worker starts (`lkk db upgrade`: the embedded
+    # stack does it in `lkk dev run`, production in its one-shot migrate job).
     configure_logging()
     settings = get_settings()
-    if settings.database_url.startswith("sqlite"):
-        create_schema(make_engine(settings.database_url))
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -16,10 +16,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import AppContext
-from api.routes import account_pages, captcha_api, registration_api, registration_pages
+from api.routes import account_pages, captcha_api, health_api, registration_api, registration_pages
 from api.security_headers import SecurityHeadersMiddleware
 from api.templating import STATIC_DIR, make_templates, render
-from lkk.db import create_schema, make_engine
+from lkk.db import engine_for
 from lkk.logging_setup import configure_logging
 from lkk.settings import Settings, get_settings
 from lkk.temporal import connect
@@ -29,18 +29,19 @@ log = logging.getLogger("lkk.api")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
-        if settings.database_url.startswith("sqlite"):
-            create_schema(engine)
+        # The schema is migrated before the API starts (`lkk db upgrade`), never here:
+        # several replicas starting at once must not race to change it.
+        engine = engine_for(settings)
         ctx = AppContext(settings=settings, engine=engine)
         app.state.ctx = ctx
         try:
-            ctx.temporal = await connect(settings, wait_seconds=60)
+            ctx.temporal = await connect(settings, wait_seconds=settings.temporal_connect_wait_seconds)
         except RuntimeError:
-            log.error("Temporal at %s is unreachable; sign-ups will answer 503", settings.temporal_address)
+            log.error("Temporal at %s is unreachable; /readyz answers 503 until it is", settings.temporal_address)
         yield
         engine.dispose()
 
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = make_templates(settings)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (captcha_api, registration_api, registration_pages, account_pages):
+    for module in (health_api, captcha_api, registration_api, registration_pages, account_pages):
         app.include_router(module.router)
     _install_error_pages(app)
     return app
