@@ -10,6 +10,7 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 from temporalio.worker import Worker
 
@@ -48,12 +49,30 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         )
         async with worker:
             log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address)
+            heartbeat = asyncio.create_task(_heartbeat(settings.worker_heartbeat_file, stop))
             await stop.wait()
+            await heartbeat
             log.info(
                 "worker stopping: in-flight activities get up to %.0f s to finish",
                 settings.worker_graceful_shutdown_seconds,
             )
         log.info("worker stopped")
+
+
+HEARTBEAT_SECONDS = 5.0
+
+
+async def _heartbeat(path: Path | None, stop: asyncio.Event) -> None:
+    """Touch a file while the worker's event loop runs (the container health check reads its age)."""
+    if path is None:
+        return
+    while not stop.is_set():
+        path.touch()
+        try:
+            await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)
+        except TimeoutError:
+            pass
+    path.unlink(missing_ok=True)  # a stopping worker is no longer healthy
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 from lkk.db import import_models, make_engine
@@ -51,14 +52,14 @@ def current_revision(database_url: str) -> str | None:
         engine.dispose()
 
 
-def pending_changes(database_url: str) -> list[Any]:
+def pending_changes(database_url: str, metadata: MetaData | None = None) -> list[Any]:
     """Differences between the database's schema and the models (empty: in sync)."""
     import_models()
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            return list(compare_metadata(context, SQLModel.metadata))
+            return list(compare_metadata(context, metadata if metadata is not None else SQLModel.metadata))
     finally:
         engine.dispose()
 

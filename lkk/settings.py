@@ -34,7 +34,8 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refusal must never print the submitted values (secrets).
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     environment: Environment = Field(
         default=Environment.DEVELOPMENT,
@@ -92,6 +93,10 @@ class Settings(BaseSettings):
     worker_activity_threads: int = Field(default=32, description="Threads that run the worker's (synchronous) activities.")
     worker_graceful_shutdown_seconds: float = Field(
         default=30.0, description="On SIGTERM the worker stops polling and gives in-flight activities this long to finish."
+    )
+    worker_heartbeat_file: Path | None = Field(
+        default=None,
+        description="If set, the worker touches this file every few seconds while it runs; the container health check reads its age.",
     )
 
     # SMTP

@@ -132,16 +132,28 @@ def fresh_postgres_database(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def postgres_server_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+# Without a server the PostgreSQL leg is not collected at all; instead ONE test
+# (tests/test_database_legs.py) is skipped with the how-to, so the run says it once.
+DB_BACKENDS = ["sqlite", "postgresql"] if postgres_server_url() else ["sqlite"]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if postgres_server_url():
+        return f"database legs: sqlite, postgresql ({make_url(postgres_server_url() or '').render_as_string()})"
+    return f"database legs: sqlite only ({POSTGRES_SKIP_REASON})"
+
+
+@pytest.fixture(params=DB_BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database of each kind (no tables: `engine` migrates it, `running_stack` too)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/lkk.db"
         return
-    server_url = os.environ.get(POSTGRES_ENV)
-    if not server_url:
-        pytest.skip(POSTGRES_SKIP_REASON)
-    with fresh_postgres_database(server_url) as url:
+    with fresh_postgres_database(postgres_server_url() or "") as url:
         yield url
 
 

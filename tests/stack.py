@@ -29,15 +29,18 @@ def worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
 
 
 @contextmanager
-def api_process(settings: Settings, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def api_process(settings: Settings, port: int, *, wait_until_ready: bool = True) -> Iterator[subprocess.Popen[bytes]]:
+    """``uvicorn api.main:app`` as in the Procfile/Dockerfile; waits for /readyz (or only /healthz)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
         cwd=ROOT,
         env=env_for(settings),
     )
     try:
-        # Ready = database and Temporal reachable, as a load balancer would check.
-        wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc, ok=lambda status: status == 200)
+        if wait_until_ready:  # database and Temporal reachable, as a load balancer checks
+            wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc, ok=lambda status: status == 200)
+        else:
+            wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc, ok=lambda status: status == 200)
         yield proc
     finally:
         stop_process(proc)
