@@ -101,11 +101,13 @@ async def _pollers(client: Client, task_queue: str, kind: TaskQueueType.ValueTyp
 async def test_both_workers_poll_the_shared_task_queue(replicas: Replicas) -> None:
     queue = replicas.settings.temporal_task_queue
     for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
-        for _ in range(60):
-            if len(await _pollers(replicas.client, queue, kind)) == 2:
+        seen: set[str] = set()
+        for _ in range(120):  # pollers show up once each worker has polled this queue
+            seen |= await _pollers(replicas.client, queue, kind)
+            if len(seen) >= 2:
                 break
             await asyncio.sleep(0.5)
-        assert len(await _pollers(replicas.client, queue, kind)) == 2
+        assert len(seen) == 2, (TaskQueueType.Name(kind), seen)
 
 
 async def test_sign_ups_and_confirmations_through_either_api(replicas: Replicas) -> None:
