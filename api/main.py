@@ -6,10 +6,12 @@ Run: ``uvicorn api.main:app`` (the embedded stack does it through the Procfile).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from sqlalchemy.engine import Engine
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -26,12 +28,13 @@ from api.routes import (
     captcha_api,
     contracts_api,
     contracts_pages,
+    health_api,
     registration_api,
     registration_pages,
 )
 from api.security_headers import SecurityHeadersMiddleware
 from api.templating import STATIC_DIR, make_templates, render
-from lkk.db import create_schema, make_engine
+from lkk.db import engine_for
 from lkk.logging_setup import configure_logging
 from lkk.settings import Settings, get_settings
 from lkk.store import login_throttle
@@ -43,20 +46,22 @@ log = logging.getLogger("lkk.api")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
-        if settings.database_url.startswith("sqlite"):
-            create_schema(engine)
+        # The schema is migrated before the API starts (`lkk db upgrade`), never here:
+        # several replicas starting at once must not race to change it.
+        engine = engine_for(settings)
         # Forget failure counters nobody touched for a day (unknown logins included).
-        login_throttle.purge_stale(engine, settings, now=utcnow())
+        # In the background: start-up (and /healthz) must not wait on the database.
+        threading.Thread(target=_purge_throttles, args=(engine, settings), name="purge-throttles", daemon=True).start()
         ctx = AppContext(settings=settings, engine=engine)
         app.state.ctx = ctx
         try:
-            ctx.temporal = await connect(settings, wait_seconds=60)
+            ctx.temporal = await connect(settings, wait_seconds=settings.temporal_connect_wait_seconds)
         except RuntimeError:
-            log.error("Temporal at %s is unreachable; sign-ups will answer 503", settings.temporal_address)
+            log.error("Temporal at %s is unreachable; /readyz answers 503 until it is", settings.temporal_address)
         yield
         engine.dispose()
 
@@ -82,11 +87,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         account_pages,
         contracts_api,
         contracts_pages,
+        health_api,
     )
     for module in routers:
         app.include_router(module.router)
     _install_error_pages(app)
     return app
+
+
+def _purge_throttles(engine: Engine, settings: Settings) -> None:
+    try:
+        login_throttle.purge_stale(engine, settings, now=utcnow())
+    except Exception:
+        log.exception("could not purge stale login throttles; will retry at the next start")
 
 
 def _wants_html(request: Request) -> bool:

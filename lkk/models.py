@@ -13,6 +13,17 @@ from uuid import uuid4
 from sqlalchemy import Column, DateTime, ForeignKey, String
 from sqlmodel import Field, SQLModel
 
+# Deterministic constraint names, the same on SQLite and PostgreSQL, so a later
+# migration can drop or alter a constraint by name. Set before any table is defined
+# (lkk.db.import_models imports this module first).
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
 
 def _uuid_hex() -> str:
     return uuid4().hex

@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from lkk.db import create_schema, make_engine
+from lkk import schema
+from lkk.db import make_engine
 from lkk.settings import Settings
 from tests.binding_harness import OPEN_ENTREPRENEUR, OPEN_LEGAL, issue, load_registry, pending_binding_requests
 from tests.conftest import MailSinkProcess
@@ -41,8 +42,8 @@ async def test_register_confirm_bind_onboarded_then_more_contracts_and_unbinding
     dev_server_env: WorkflowEnvironment, settings: Settings, mailsink: MailSinkProcess
 ) -> None:
     config = _dev_settings(settings, dev_server_env)
+    schema.upgrade(config.database_url)
     engine: Engine = make_engine(config.database_url)
-    create_schema(engine)
     load_registry(engine)
     code_101 = issue(engine, OPEN_LEGAL[0])
     code_103 = issue(engine, OPEN_ENTREPRENEUR[0])
