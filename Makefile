@@ -6,7 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
 
-.PHONY: install run test bench stack clean-data
+# The PostgreSQL leg of the tests: on when LKK_TEST_POSTGRES_URL is set, or when a
+# server answers on 127.0.0.1:5432 (this project's machines and CI); without one the
+# suite runs on SQLite only and says how to enable the leg.
+PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
+PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/test', connect_timeout=2).close()"
+
+.PHONY: install run test bench stack clean-data migrate migration docs
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +26,8 @@ run: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m lkk.cli dev run
 
 test: install
+	@if [ -z "$$LKK_TEST_POSTGRES_URL" ] && $(PG_PROBE) 2>/dev/null; then \
+	  export LKK_TEST_POSTGRES_URL="$(PG_DEFAULT_URL)"; fi; \
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Figures against the limits and the peer; writes docs/performance.md (about 8 min at
@@ -27,6 +35,18 @@ test: install
 BENCH_ARGS ?=
 bench: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Migrate LKK_DATABASE_URL (default: the embedded SQLite) to the newest schema.
+migrate: install
+	$(BIN)/python -m lkk.cli db upgrade
+
+# After changing models: make migration m="what changed" (then review the file).
+migration: install
+	$(BIN)/python -m lkk.cli db revision -m "$(m)"
+
+# After changing lkk/settings.py: regenerate docs/configuration.md.
+docs: install
+	$(BIN)/python -m lkk.configdoc --write
 
 clean-data:
 	rm -rf var

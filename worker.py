@@ -10,51 +10,100 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 from temporalio.worker import Worker
 
+from activities.contracts import ContractActivities
+from activities.password import PasswordActivities
 from activities.signup import SignupActivities
-from lkk.db import create_schema, make_engine
+from lkk.billing.registry import SqlBillingRegistry
+from lkk.db import engine_for
+from lkk.security.passwords import hasher_for
 from lkk.logging_setup import configure_logging
 from lkk.mail.sender import SmtpSender
 from lkk.settings import Settings, get_settings
 from lkk.temporal import connect
+from workflows.contract_binding import ContractBindingWorkflow, ContractUnbindingWorkflow
 from workflows.onboarding import OnboardingWorkflow
+from workflows.password_changed import PasswordChangedNoticeWorkflow
+from workflows.password_reset import PasswordResetWorkflow
 
-WORKFLOWS = [OnboardingWorkflow]
+WORKFLOWS = [
+    OnboardingWorkflow,
+    ContractBindingWorkflow,
+    ContractUnbindingWorkflow,
+    PasswordResetWorkflow,
+    PasswordChangedNoticeWorkflow,
+]
 
 log = logging.getLogger("lkk.worker")
 
 
 def build_activities(settings: Settings) -> list[object]:
-    engine = make_engine(settings.database_url)
-    signup = SignupActivities(engine, settings, SmtpSender(settings))
-    return [signup.send_confirmation_email, signup.expire_signup]
+    engine = engine_for(settings)
+    sender = SmtpSender(settings)
+    signup = SignupActivities(engine, settings, sender)
+    password = PasswordActivities(engine, settings, sender)
+    # The registry verifies binding codes with argon2 (the hash carries its own cost).
+    contracts = ContractActivities(engine, settings, sender, SqlBillingRegistry(engine, hasher_for(settings)))
+    return [
+        signup.send_confirmation_email,
+        signup.expire_signup,
+        *contracts.all(),
+        password.send_password_reset_email,
+        password.expire_password_reset,
+        password.send_password_changed_email,
+    ]
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    client = await connect(settings, wait_seconds=60)
+    client = await connect(settings, wait_seconds=settings.temporal_connect_wait_seconds)
     # Activities talk to the DB and SMTP synchronously; a thread pool runs them.
-    with ThreadPoolExecutor(max_workers=32) as executor:
+    with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
         worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,
             activities=build_activities(settings),
             activity_executor=executor,
-            graceful_shutdown_timeout=timedelta(seconds=30),
+            # SIGTERM (docker stop, a rolling update) lets running activities finish;
+            # only after this long are they cancelled (and retried by another worker).
+            graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
         )
         async with worker:
             log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address)
+            heartbeat = asyncio.create_task(_heartbeat(settings.worker_heartbeat_file, stop))
             await stop.wait()
-            log.info("worker stopping: in-flight activities get up to 30 s to finish")
+            await heartbeat
+            log.info(
+                "worker stopping: in-flight activities get up to %.0f s to finish",
+                settings.worker_graceful_shutdown_seconds,
+            )
+        log.info("worker stopped")
+
+
+HEARTBEAT_SECONDS = 5.0
+
+
+async def _heartbeat(path: Path | None, stop: asyncio.Event) -> None:
+    """Touch a file while the worker's event loop runs (the container health check reads its age)."""
+    if path is None:
+        return
+    while not stop.is_set():
+        path.touch()
+        try:
+            await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)
+        except TimeoutError:
+            pass
+    path.unlink(missing_ok=True)  # a stopping worker is no longer healthy
 
 
 def main() -> None:
+    # The schema is migrated before the worker starts (`lkk db upgrade`: the embedded
+    # stack does it in `lkk dev run`, production in its one-shot migrate job).
     configure_logging()
     settings = get_settings()
-    if settings.database_url.startswith("sqlite"):
-        create_schema(make_engine(settings.database_url))
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

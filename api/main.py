@@ -6,25 +6,42 @@ Run: ``uvicorn api.main:app`` (the embedded stack does it through the Procfile).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from sqlalchemy.engine import Engine
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.body_limit import BodyLimitMiddleware
+from api.csrf import CsrfFailed, make_csrf
 from api.deps import AppContext
 from api.openapi import install_openapi
-from api.routes import account_pages, captcha_api, registration_api, registration_pages
+from api.json_only import JsonOnlyApiMiddleware
+from api.ratelimit import RateLimited, RateLimiter
+from api.routes import (
+    account_pages,
+    auth_api,
+    auth_pages,
+    captcha_api,
+    contracts_api,
+    contracts_pages,
+    health_api,
+    registration_api,
+    registration_pages,
+)
 from api.security_headers import SecurityHeadersMiddleware
 from api.templating import STATIC_DIR, make_templates, render
-from lkk.db import create_schema, make_engine
+from lkk.db import engine_for
 from lkk.logging_setup import configure_logging
 from lkk.settings import Settings, get_settings
+from lkk.store import login_throttle
 from lkk.temporal import connect
+from lkk.timeutil import utcnow
 
 log = logging.getLogger("lkk.api")
 
@@ -34,37 +51,63 @@ FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
-        if settings.database_url.startswith("sqlite"):
-            create_schema(engine)
+        # The schema is migrated before the API starts (`lkk db upgrade`), never here:
+        # several replicas starting at once must not race to change it.
+        engine = engine_for(settings)
+        # Forget failure counters nobody touched for a day (unknown logins included).
+        # In the background: start-up (and /healthz) must not wait on the database.
+        threading.Thread(target=_purge_throttles, args=(engine, settings), name="purge-throttles", daemon=True).start()
         ctx = AppContext(settings=settings, engine=engine)
         app.state.ctx = ctx
         try:
-            ctx.temporal = await connect(settings, wait_seconds=60)
+            ctx.temporal = await connect(settings, wait_seconds=settings.temporal_connect_wait_seconds)
         except RuntimeError:
-            log.error("Temporal at %s is unreachable; sign-ups will answer 503", settings.temporal_address)
+            log.error("Temporal at %s is unreachable; /readyz answers 503 until it is", settings.temporal_address)
         yield
         engine.dispose()
 
     app = FastAPI(
         title="ЛКК: подключение клиентов",
-        summary="Onboarding API of the legal-entity customer cabinet: sign-up, e-mail confirmation.",
+        summary="Onboarding API of the legal-entity customer cabinet: sign-up, e-mail confirmation, contract binding.",
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.state.templates = make_templates(settings)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.state.csrf = make_csrf(settings)
+    app.state.limiter = RateLimiter(settings)
+    app.add_middleware(JsonOnlyApiMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://"))
     # Added last = outermost: an oversized body is refused before anything else runs.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (captcha_api, registration_api, registration_pages, account_pages):
+    routers = (
+        captcha_api,
+        registration_api,
+        registration_pages,
+        auth_api,
+        auth_pages,
+        account_pages,
+        contracts_api,
+        contracts_pages,
+        health_api,
+    )
+    for module in routers:
         app.include_router(module.router)
     _install_error_pages(app)
     install_openapi(app)
     return app
+
+
+def _purge_throttles(engine: Engine, settings: Settings) -> None:
+    try:
+        login_throttle.purge_stale(engine, settings, now=utcnow())
+    except Exception:
+        log.exception("could not purge stale login throttles; will retry at the next start")
 
 
 def _wants_html(request: Request) -> bool:
@@ -83,6 +126,30 @@ def _install_error_pages(app: FastAPI) -> None:
         if exc.status_code == 400 and detail == FASTAPI_BODY_PARSE_ERROR:
             detail = "Тело запроса не разобрано: ожидается JSON в кодировке UTF-8."
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(request: Request, exc: RateLimited) -> Response:
+        text = f"Слишком много запросов с вашего адреса. Повторите через {exc.retry_after} с."
+        headers = {"Retry-After": str(exc.retry_after)}
+        if _wants_html(request):
+            response = render(request, "message.html", {"title": "Слишком много запросов", "text": text}, status_code=429)
+            response.headers.update(headers)
+            return response
+        return JSONResponse({"detail": text, "retry_after_seconds": exc.retry_after}, status_code=429, headers=headers)
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        log.warning("CSRF check failed on %s %s", request.method, request.url.path)
+        return render(
+            request,
+            "message.html",
+            {
+                "title": "Страница устарела",
+                "text": "Форма устарела или отправлена с другого сайта. Откройте страницу заново и повторите.",
+                "outcome": "csrf",
+            },
+            status_code=403,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -3,7 +3,8 @@
 FastAPI documents its own 422 body (``detail`` as a list of pydantic errors), but
 this app answers every API error with ``ErrorOut`` (a Russian ``detail`` plus
 per-field ``errors``), and the JSON API can also answer 400 (a body that is not
-JSON at all) and 413 (``LKK_MAX_BODY_BYTES``). schemathesis checks responses
+JSON at all), 413 (``LKK_MAX_BODY_BYTES``) and 415 (not ``application/json``,
+``api.json_only``). schemathesis checks responses
 against this document (tests/test_api_fuzz.py), so it must say so.
 """
 
@@ -18,6 +19,7 @@ ERROR_REF = {"content": {"application/json": {"schema": {"$ref": "#/components/s
 EXTRA_BODY_ERRORS = {
     "400": "Тело запроса не разобрано (не JSON или не UTF-8).",
     "413": "Слишком большой запрос.",
+    "415": "Ожидается Content-Type: application/json.",
     "422": "Проверьте поля запроса.",
 }
 
@@ -49,5 +51,5 @@ def _rewrite(schema: dict[str, Any]) -> None:
             if "422" in responses:
                 responses["422"] = {"description": EXTRA_BODY_ERRORS["422"], **ERROR_REF}
             if path.startswith("/api/") and "requestBody" in operation:
-                for code in ("400", "413"):
+                for code in ("400", "413", "415"):
                     responses.setdefault(code, {"description": EXTRA_BODY_ERRORS[code], **ERROR_REF})

@@ -7,16 +7,23 @@ production) is used as it is.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
+if TYPE_CHECKING:
+    from lkk.settings import Settings
 
-def make_engine(database_url: str) -> Engine:
+
+def make_engine(
+    database_url: str, *, pool_size: int = 5, max_overflow: int = 10, sqlite_foreign_keys: bool = True
+) -> Engine:
     if database_url.startswith("sqlite"):
         _ensure_sqlite_dir(database_url)
         engine = create_engine(
@@ -25,8 +32,20 @@ def make_engine(database_url: str) -> Engine:
             pool_pre_ping=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if not sqlite_foreign_keys:
+            # Migrations rebuild SQLite tables (batch mode); with foreign keys on, dropping
+            # the old copy of a parent table would cascade-delete its children's rows.
+            event.listen(engine, "connect", _sqlite_no_foreign_keys)
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Every API replica and worker has its own pool: keep the sum under max_connections.
+    return create_engine(database_url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
+
+
+def engine_for(settings: "Settings") -> Engine:
+    """The engine of the API or the worker, sized by the settings."""
+    return make_engine(
+        settings.database_url, pool_size=settings.database_pool_size, max_overflow=settings.database_max_overflow
+    )
 
 
 def _ensure_sqlite_dir(database_url: str) -> None:
@@ -44,11 +63,34 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def create_schema(engine: Engine) -> None:
-    """Create all tables (the embedded stack and tests; production uses migrations)."""
-    import lkk.billing.models  # noqa: F401  (registers the tables on the metadata)
-    import lkk.models  # noqa: F401
+def _sqlite_no_foreign_keys(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()
 
+
+# Every module that defines tables; Alembic and create_schema see exactly these.
+MODEL_MODULES = ("lkk.models", "lkk.billing.models")
+
+
+def import_models() -> None:
+    """Register every table on ``SQLModel.metadata`` (a module not written yet is skipped)."""
+    for name in MODEL_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name is None or not name.startswith(err.name):
+                raise  # a real import error inside an existing module
+
+
+def create_schema(engine: Engine) -> None:
+    """Create all tables straight from the models, bypassing migrations.
+
+    Only for throwaway databases in unit tests (fast); every real database, the
+    embedded stack's included, is built by ``lkk db upgrade`` (Alembic), and
+    ``tests/test_migrations.py`` proves both give the same schema.
+    """
+    import_models()
     SQLModel.metadata.create_all(engine)
 
 

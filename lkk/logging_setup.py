@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
+
+from lkk.settings import get_settings
 
 
-def configure_logging() -> None:
+def configure_logging(level: str | None = None) -> None:
     logging.basicConfig(
-        level=os.environ.get("LKK_LOG_LEVEL", "INFO"),
+        level=(level or get_settings().log_level).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

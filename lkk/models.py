@@ -13,6 +13,17 @@ from uuid import uuid4
 from sqlalchemy import Column, DateTime, ForeignKey, String
 from sqlmodel import Field, SQLModel
 
+# Deterministic constraint names, the same on SQLite and PostgreSQL, so a later
+# migration can drop or alter a constraint by name. Set before any table is defined
+# (lkk.db.import_models imports this module first).
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
 
 def _uuid_hex() -> str:
     return uuid4().hex
@@ -46,6 +57,12 @@ class Account(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True, index=True))
     activated_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     password_changed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # Password recovery: the argon2 hash of the mailed one-time password and its expiry.
+    # Separate from password_hash, so the old password keeps working until this one is used.
+    otp_hash: str | None = Field(default=None, max_length=255)
+    otp_expires_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # Set when the one-time password was used: the customer must choose their own first.
+    must_change_password: bool = Field(default=False)
 
 
 class ConfirmationToken(SQLModel, table=True):
@@ -88,3 +105,15 @@ class CaptchaChallenge(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=43)
     answer: str = Field(max_length=16)
     expires_at: datetime = Field(sa_column=_utc_column(index=True))
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per login key (the SHA-256 of the casefolded login, known or not),
+    so lockouts grow across restarts and replicas and look alike for unknown logins."""
+
+    __tablename__ = "login_throttles"
+
+    key_hash: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    last_failure_at: datetime = Field(sa_column=_utc_column(index=True))
+    locked_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

@@ -1,12 +1,19 @@
 """The one source of truth for configuration.
 
-Every option is an environment variable with the ``LKK_`` prefix; the table in
-``docs/configuration.md`` lists them. Defaults describe the embedded stack (one
-machine, SQLite, the dev Temporal server, the local SMTP sink).
+Every option is an environment variable with the ``LKK_`` prefix. Each field's
+``description`` is its documentation: ``docs/configuration.md`` is generated from
+this class (``python -m lkk.configdoc``) and a test fails when it drifts. Defaults
+describe the embedded stack (one machine, SQLite, the dev Temporal server, the
+local SMTP sink); ``LKK_ENVIRONMENT=production`` refuses the ones that are unsafe
+there (see ``_refuse_unsafe_production``).
+
+A field marked with ``production_required()`` has no default that is right for a
+real deployment: the production compose file must set it (a test checks that).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +22,10 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"
+ENV_PREFIX = "LKK_"
+
+# Marker in a field's json_schema_extra: a deployment must set this variable.
+PRODUCTION_REQUIRED = {"production_required": True}
 
 
 class Environment(StrEnum):
@@ -23,81 +34,204 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LKK_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refusal must never print the submitted values (secrets).
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", hide_input_in_errors=True)
 
-    environment: Environment = Environment.DEVELOPMENT
-    data_dir: Path = Path("var")
-    secret_key: str = Field(default=DEFAULT_SECRET_KEY, repr=False)
-    public_base_url: str = "http://127.0.0.1:8000"
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="`development` (embedded stack) or `production` (refuses unsafe settings at start).",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    data_dir: Path = Field(default=Path("var"), description="Directory for local data of the embedded stack (SQLite, dev mailbox).")
+    secret_key: str = Field(
+        default=DEFAULT_SECRET_KEY,
+        repr=False,
+        description="Signs sign-up handles and other tokens; production needs a random value of at least 32 characters.",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The cabinet's public address (links in e-mails are built from it, never from the Host header); `https://` in production.",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    log_level: str = Field(default="INFO", description="Python log level of the API and the worker.")
 
     # Database
-    database_url: str = "sqlite:///var/lkk.db"
+    database_url: str = Field(
+        default="sqlite:///var/lkk.db",
+        description="SQLAlchemy URL of the app database: SQLite for the embedded stack, `postgresql+psycopg://…` in production.",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    database_pool_size: int = Field(
+        default=5,
+        description="PostgreSQL connections kept open per process (API replica or worker); mind the server's max_connections.",
+    )
+    database_max_overflow: int = Field(default=10, description="Extra PostgreSQL connections a process may open under load.")
 
     # Temporal
-    temporal_address: str = "127.0.0.1:7233"
-    temporal_namespace: str = "default"
-    temporal_task_queue: str = "lkk-onboarding"
-    temporal_ui_url: str = "http://127.0.0.1:8233"
+    temporal_address: str = Field(
+        default="127.0.0.1:7233",
+        description="host:port of the Temporal frontend (cluster or Temporal Cloud namespace endpoint).",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    temporal_namespace: str = Field(
+        default="default", description="Temporal namespace.", json_schema_extra=PRODUCTION_REQUIRED
+    )
+    temporal_task_queue: str = Field(default="lkk-onboarding", description="Task queue the worker polls and the API starts workflows on.")
+    temporal_tls: bool = Field(default=False, description="Connect to Temporal over TLS (always on with an API key or a client certificate).")
+    temporal_tls_client_cert_path: Path | None = Field(
+        default=None, description="PEM client certificate for mTLS to Temporal (Temporal Cloud or a TLS cluster)."
+    )
+    temporal_tls_client_key_path: Path | None = Field(default=None, description="PEM private key of that client certificate.")
+    temporal_api_key: str | None = Field(default=None, repr=False, description="Temporal Cloud API key (instead of mTLS).")
+    temporal_ui_url: str = Field(default="http://127.0.0.1:8233", description="Temporal Web UI address shown to support staff.")
+    temporal_connect_wait_seconds: float = Field(
+        default=60.0, description="How long the API and the worker keep retrying the first connection to Temporal at start."
+    )
+
+    # Worker
+    worker_activity_threads: int = Field(default=32, description="Threads that run the worker's (synchronous) activities.")
+    worker_graceful_shutdown_seconds: float = Field(
+        default=30.0, description="On SIGTERM the worker stops polling and gives in-flight activities this long to finish."
+    )
+    worker_heartbeat_file: Path | None = Field(
+        default=None,
+        description="If set, the worker touches this file every few seconds while it runs; the container health check reads its age.",
+    )
 
     # SMTP
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 1025
-    smtp_user: str | None = None
-    smtp_password: str | None = Field(default=None, repr=False)
-    smtp_tls: bool = False
-    smtp_ssl: bool = False
-    smtp_timeout_seconds: float = 10.0
-    mail_from_address: str = "noreply@lkk.example.ru"
-    mail_from_name: str = "Личный кабинет клиента"
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP relay host.", json_schema_extra=PRODUCTION_REQUIRED)
+    smtp_port: int = Field(default=1025, description="SMTP relay port.", json_schema_extra=PRODUCTION_REQUIRED)
+    smtp_user: str | None = Field(default=None, description="SMTP login (unset: no authentication).")
+    smtp_password: str | None = Field(default=None, repr=False, description="SMTP password.")
+    smtp_tls: bool = Field(default=False, description="Use STARTTLS.")
+    smtp_ssl: bool = Field(default=False, description="Use implicit TLS (SMTPS, usually port 465).")
+    smtp_allow_plaintext: bool = Field(
+        default=False,
+        description="Production only: allow an unencrypted relay on a trusted network (e.g. the compose Mailpit stand-in); never with SMTP credentials.",
+    )
+    smtp_timeout_seconds: float = Field(default=10.0, description="SMTP connect/read timeout; a timeout is retried by the workflow.")
+    mail_from_address: str = Field(
+        default="noreply@lkk.example.ru", description="Sender address of the cabinet's e-mails.", json_schema_extra=PRODUCTION_REQUIRED
+    )
+    mail_from_name: str = Field(default="Личный кабинет клиента", description="Sender name of the cabinet's e-mails.")
 
     # Sign-up lifecycle
-    signup_ttl_seconds: int = 72 * 3600
-    signup_claim_seconds: int = 15 * 60
-    resend_cooldown_seconds: int = 60
-    max_resends: int = 5
+    signup_ttl_seconds: int = Field(
+        default=72 * 3600, description="An unconfirmed sign-up is deleted after this long (frees login and e-mail)."
+    )
+    signup_claim_seconds: int = Field(
+        default=15 * 60, description="Short reservation of login and e-mail until the onboarding workflow has started."
+    )
+    resend_cooldown_seconds: int = Field(default=60, description="Minimum pause between two resends of the confirmation e-mail.")
+    max_resends: int = Field(default=5, description="How many times the confirmation e-mail may be resent.")
 
     # Captcha
-    captcha_ttl_seconds: int = 10 * 60
-    captcha_length: int = 5
-    captcha_test_answer: str | None = Field(default=None, repr=False)
+    captcha_ttl_seconds: int = Field(default=10 * 60, description="Lifetime of an image captcha challenge.")
+    captcha_length: int = Field(default=5, description="Characters in a captcha image.")
+    captcha_test_answer: str | None = Field(
+        default=None, repr=False, description="Automated tests only: an answer that always passes. Refused in production."
+    )
 
     # Passwords (argon2id, OWASP minimum: m=19 MiB, t=2, p=1)
-    argon2_memory_kib: int = 19 * 1024
-    argon2_time_cost: int = 2
-    argon2_parallelism: int = 1
-    password_min_length: int = 8
-    password_max_length: int = 128
+    argon2_memory_kib: int = Field(default=19 * 1024, description="argon2id memory cost in KiB (OWASP minimum 19 MiB).")
+    argon2_time_cost: int = Field(default=2, description="argon2id iterations (OWASP minimum 2 at 19 MiB).")
+    argon2_parallelism: int = Field(default=1, description="argon2id lanes.")
+    password_min_length: int = Field(default=8, description="Shortest accepted password.")
+    password_max_length: int = Field(default=128, description="Longest accepted password.")
 
     # Contract binding (codes handed out by the supplier's office; lockouts against guessing)
-    billing_code_valid_days: int = 30
-    billing_lockout_threshold: int = 5
-    billing_lockout_base_seconds: int = 60
-    billing_lockout_max_seconds: int = 86400
-    billing_lockout_forget_seconds: int = 86400
+    billing_code_valid_days: int = Field(default=30, description="Validity of a binding code issued by `lkk billing issue-code`.")
+    billing_lockout_threshold: int = Field(
+        default=5, description="Failed binding attempts (per contract and per account) before a lockout."
+    )
+    billing_lockout_base_seconds: int = Field(default=60, description="The first binding lockout; each further failure doubles it.")
+    billing_lockout_max_seconds: int = Field(default=86400, description="The longest binding lockout.")
+    billing_lockout_forget_seconds: int = Field(
+        default=86400, description="A quiet period this long forgets old binding failures."
+    )
+    binding_reminder_seconds: int = Field(
+        default=7 * 24 * 3600,
+        description="After e-mail confirmation, one reminder e-mail is sent after this long without a bound contract.",
+    )
+    binding_wait_seconds: int = Field(
+        default=90 * 24 * 3600,
+        description=(
+            "The onboarding workflow stops waiting for the first contract after this long "
+            "(three 30-day codes fit); binding keeps working afterwards."
+        ),
+    )
+    binding_request_ttl_seconds: int = Field(
+        default=60,
+        description="How long a submitted binding attempt (its code sealed in the DB) may wait for the worker; also the form's wait.",
+    )
 
     # Web sessions
-    session_cookie_name: str = "lkk_session"
-    session_idle_seconds: int = 30 * 60
-    session_absolute_seconds: int = 12 * 3600
+    session_cookie_name: str = Field(default="lkk_session", description="Name of the login session cookie.")
+    session_idle_seconds: int = Field(default=30 * 60, description="A session ends after this long without requests.")
+    session_absolute_seconds: int = Field(default=12 * 3600, description="A session ends this long after login, active or not.")
+    csrf_token_seconds: int = Field(
+        default=12 * 3600,
+        description="How long a form's CSRF token stays valid; a form left open longer is shown again with a fresh one.",
+    )
+
+    # Login guessing: counted per login (known or not, so a lockout reveals nothing),
+    # stored in the database so restarts do not reset it.
+    login_captcha_after_failures: int = Field(default=3, description="Failed logins after which the login form asks for the captcha.")
+    login_lockout_after_failures: int = Field(default=5, description="Failed logins after which the login is locked.")
+    login_lockout_base_seconds: int = Field(default=60, description="The first lockout; each further failure doubles it.")
+    login_lockout_max_seconds: int = Field(default=30 * 60, description="The longest lockout.")
+    login_failure_memory_seconds: int = Field(default=24 * 3600, description="A quiet period this long forgets old failures.")
+
+    # Per-client-IP rate limits (``limits`` notation, several joined by ";").
+    rate_limit_storage_uri: str = Field(
+        default="memory://",
+        description="Where rate-limit counters live: memory:// is per process; with several API replicas point all at one Redis, e.g. redis://redis:6379/0.",
+    )
+    rate_limit_key_prefix: str = Field(default="lkk-rl", description="Prefix of rate-limit keys; separates deployments sharing one Redis.")
+    rate_limit_login: str = Field(default="30/minute;300/hour", description="Per-IP limit on every login attempt (bounds argon2 CPU).")
+    rate_limit_login_failures: str = Field(default="10/minute;60/hour", description="Per-IP limit on failed logins.")
+    rate_limit_register: str = Field(default="10/minute;50/hour", description="Per-IP limit on sign-ups.")
+    rate_limit_resend: str = Field(default="10/minute;60/hour", description="Per-IP limit on confirmation resends.")
+    rate_limit_password_reset: str = Field(default="5/minute;30/hour", description="Per-IP limit on password recovery requests.")
+    rate_limit_password_change: str = Field(default="10/minute;60/hour", description="Per-IP limit on password changes.")
+    rate_limit_binding: str = Field(default="10/minute;60/hour", description="Per-IP limit on contract binding attempts.")
+
+    # Password recovery
+    password_reset_ttl_seconds: int = Field(default=3600, description="Lifetime of the mailed one-time password.")
+    password_reset_resend_cooldown_seconds: int = Field(
+        default=5 * 60, description="Repeated recovery requests within this time send no new e-mail."
+    )
+    password_reset_max_emails: int = Field(default=3, description="Recovery e-mails per recovery (one workflow run).")
+    password_reset_min_response_ms: int = Field(
+        default=400, description="The recovery form answers no faster than this, so a match is not visible in timing."
+    )
+    one_time_password_length: int = Field(default=12, description="Length of the mailed one-time password (31-character alphabet).")
+    security_mail_retry_seconds: int = Field(
+        default=72 * 3600, description="Security e-mails (recovery, password changed): SMTP trouble is retried this long."
+    )
 
     # Supplier branding (the Inter RAO group has several guaranteed suppliers)
-    supplier_name: str = "ПАО «Энергосбыт-Пример»"
-    supplier_site_url: str = "https://energosbyt.example.ru"
-    supplier_helpdesk_phones: list[str] = ["8 800 000-00-00", "+7 (495) 000-00-00"]
-    supplier_helpdesk_hours: str = "пн–пт 8:00–20:00, сб 9:00–15:00 (МСК)"
+    supplier_name: str = Field(default="ПАО «Энергосбыт-Пример»", description="Supplier's name on pages and in e-mails.")
+    supplier_site_url: str = Field(default="https://energosbyt.example.ru", description="Supplier's public site.")
+    supplier_helpdesk_phones: list[str] = Field(
+        default=["8 800 000-00-00", "+7 (495) 000-00-00"], description="Help desk phones (JSON list in the variable)."
+    )
+    supplier_helpdesk_hours: str = Field(default="пн–пт 8:00–20:00, сб 9:00–15:00 (МСК)", description="Help desk hours.")
 
     # Request bodies larger than this are refused with 413 before any parsing (forms and
     # JSON here are a few hundred bytes; a megabyte-sized body is an attack or a mistake).
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = Field(default=64 * 1024, description="Largest accepted request body in bytes; larger ones get 413.")
 
-    # TEST ONLY (fault suite): the API sleeps this long between reserving a sign-up and
-    # starting its workflow, so a test can kill it "in the middle" deterministically.
-    # Refused in production.
-    fault_pause_after_reserve_seconds: float = 0.0
+    # TEST ONLY (fault suite): lets a test kill the API "in the middle" of a registration.
+    fault_pause_after_reserve_seconds: float = Field(
+        default=0.0,
+        description="TEST ONLY: the API sleeps this long between reserving a sign-up and starting its workflow (fault tests). Refused in production.",
+    )
 
     # Dev SMTP sink (embedded stack only)
-    mailsink_smtp_port: int = 1025
-    mailsink_http_port: int = 8025
+    mailsink_smtp_port: int = Field(default=1025, description="Embedded stack only: SMTP port of the dev mail sink.")
+    mailsink_http_port: int = Field(default=8025, description="Embedded stack only: web/JSON port of the dev mail sink.")
 
     @property
     def is_production(self) -> bool:
@@ -111,23 +245,62 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> "Settings":
         if not self.is_production:
             return self
-        problems: list[str] = []
-        if self.captcha_test_answer:
-            problems.append("LKK_CAPTCHA_TEST_ANSWER must not be set in production")
-        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
-            problems.append("LKK_SECRET_KEY must be a random value of at least 32 characters")
-        if not self.public_base_url.startswith("https://"):
-            problems.append("LKK_PUBLIC_BASE_URL must use https://")
-        if self.fault_pause_after_reserve_seconds:
-            problems.append("LKK_FAULT_PAUSE_AFTER_RESERVE_SECONDS is a test-only fault hook")
-        if self.database_url.startswith("sqlite"):
-            problems.append("LKK_DATABASE_URL must point to PostgreSQL, not SQLite")
+        problems = unsafe_production_settings(self)
         if problems:
             raise ValueError("unsafe production settings: " + "; ".join(problems))
         return self
+
+
+def unsafe_production_settings(s: Settings) -> list[str]:
+    """Why these settings must not run in production (empty list: fine)."""
+    problems: list[str] = []
+    if s.captcha_test_answer:
+        problems.append("LKK_CAPTCHA_TEST_ANSWER must not be set in production")
+    if s.secret_key == DEFAULT_SECRET_KEY or len(s.secret_key) < 32:
+        problems.append("LKK_SECRET_KEY must be a random value of at least 32 characters")
+    if not s.public_base_url.startswith("https://"):
+        problems.append("LKK_PUBLIC_BASE_URL must use https://")
+    if s.database_url.startswith("sqlite"):
+        problems.append("LKK_DATABASE_URL must point to PostgreSQL, not SQLite")
+    if s.fault_pause_after_reserve_seconds:
+        problems.append("LKK_FAULT_PAUSE_AFTER_RESERVE_SECONDS is a test-only fault hook")
+    encrypted_smtp = s.smtp_tls or s.smtp_ssl
+    if s.smtp_user and not encrypted_smtp:
+        problems.append("SMTP credentials must not travel unencrypted: set LKK_SMTP_TLS or LKK_SMTP_SSL")
+    elif not encrypted_smtp and not _is_loopback(s.smtp_host) and not s.smtp_allow_plaintext:
+        problems.append(
+            "LKK_SMTP_HOST is a remote relay without TLS: set LKK_SMTP_TLS/LKK_SMTP_SSL "
+            "(or LKK_SMTP_ALLOW_PLAINTEXT=true for a relay on a trusted network)"
+        )
+    if bool(s.temporal_tls_client_cert_path) != bool(s.temporal_tls_client_key_path):
+        problems.append("LKK_TEMPORAL_TLS_CLIENT_CERT_PATH and LKK_TEMPORAL_TLS_CLIENT_KEY_PATH go together")
+    return problems
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def env_name(field_name: str) -> str:
+    return f"{ENV_PREFIX}{field_name.upper()}"
+
+
+def production_required_fields() -> list[str]:
+    """Fields a real deployment must set explicitly (their defaults fit one dev machine only)."""
+    return [
+        name
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("production_required")
+    ]
 
 
 @lru_cache
 def get_settings() -> Settings:
     """Settings read once per process from the environment."""
     return Settings()
+

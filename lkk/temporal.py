@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from temporalio.client import Client
+from temporalio.service import TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from lkk.settings import Settings
@@ -20,6 +22,26 @@ def onboarding_workflow_id(account_id: str) -> str:
     return f"onboarding-{account_id}"
 
 
+def password_reset_workflow_id(account_id: str) -> str:
+    """One recovery per account at a time: repeated requests join the running one
+    (signal-with-start), so they cannot multiply e-mails or valid passwords."""
+    return f"password-reset-{account_id}"
+
+
+def password_changed_workflow_id(account_id: str, nonce: str) -> str:
+    """One notice per change; the nonce is random, made by the API."""
+    return f"password-changed-{account_id}-{nonce}"
+
+
+def contract_binding_workflow_id(request_id: str) -> str:
+    """One run per parked attempt (``binding_requests.id``): a retried start is a no-op."""
+    return f"contract-binding-{request_id}"
+
+
+def contract_unbinding_workflow_id(request_id: str) -> str:
+    return f"contract-unbinding-{request_id}"
+
+
 async def connect(settings: Settings, *, wait_seconds: float = 0.0) -> Client:
     """Connect with the pydantic converter; optionally keep trying while the server starts."""
     deadline = asyncio.get_running_loop().time() + wait_seconds
@@ -29,12 +51,34 @@ async def connect(settings: Settings, *, wait_seconds: float = 0.0) -> Client:
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
                 data_converter=pydantic_data_converter,
+                tls=_tls(settings),
+                api_key=settings.temporal_api_key,
             )
         except RuntimeError:
             if asyncio.get_running_loop().time() >= deadline:
                 raise
             log.info("Temporal at %s not reachable yet; retrying", settings.temporal_address)
             await asyncio.sleep(1.0)
+
+
+def _tls(settings: Settings) -> TLSConfig | bool:
+    """mTLS with a client certificate, plain TLS (API key, TLS cluster), or none (dev server)."""
+    if settings.temporal_tls_client_cert_path and settings.temporal_tls_client_key_path:
+        return TLSConfig(
+            client_cert=settings.temporal_tls_client_cert_path.read_bytes(),
+            client_private_key=settings.temporal_tls_client_key_path.read_bytes(),
+        )
+    return settings.temporal_tls or settings.temporal_api_key is not None
+
+
+async def temporal_reachable(client: Client, timeout_seconds: float = 2.0) -> bool:
+    """The frontend answers its gRPC health check within the timeout."""
+    try:
+        return await asyncio.wait_for(
+            client.service_client.check_health(timeout=timedelta(seconds=timeout_seconds)), timeout_seconds + 0.5
+        )
+    except Exception:  # any failure means "not ready"; the reason is in the server's logs
+        return False
 
 
 async def register_search_attributes(client: Client, namespace: str) -> None:

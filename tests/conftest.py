@@ -8,17 +8,22 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from lkk.db import create_schema, make_engine
+from lkk import schema
+from lkk.db import make_engine
 from lkk.settings import Settings
 from lkk.temporal import register_search_attributes
 from tests.mailbox import Mailbox
@@ -44,13 +49,18 @@ def tool(name: str) -> str:
     return found
 
 
-def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_http(
+    url: str,
+    timeout: float = 30.0,
+    proc: subprocess.Popen[bytes] | None = None,
+    ok: Callable[[int], bool] = lambda status: status < 500,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process for {url} exited with {proc.returncode}")
         try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
+            if ok(httpx.get(url, timeout=3.0).status_code):
                 return
         except httpx.HTTPError:
             pass
@@ -94,9 +104,57 @@ def mailsink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailSinkProce
         stop_process(proc)
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/lkk.db"
+# The PostgreSQL leg: every test that takes `db_url` (directly or through
+# `settings`/`engine`) runs once on SQLite and once on PostgreSQL.
+POSTGRES_ENV = "LKK_TEST_POSTGRES_URL"
+POSTGRES_SKIP_REASON = (
+    f"PostgreSQL leg not configured: set {POSTGRES_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test "
+    "(`make test` does when a server answers there; CI always does)"
+)
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """A new, uniquely named database on the server, dropped afterwards.
+
+    One per test: several engineers' test runs share the server, so a test only ever
+    creates and drops its own database (from template0, which nobody connects to).
+    """
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    name = f"lkk_test_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\''))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def postgres_server_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+# Without a server the PostgreSQL leg is not collected at all; instead ONE test
+# (tests/test_database_legs.py) is skipped with the how-to, so the run says it once.
+DB_BACKENDS = ["sqlite", "postgresql"] if postgres_server_url() else ["sqlite"]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if postgres_server_url():
+        return f"database legs: sqlite, postgresql ({make_url(postgres_server_url() or '').render_as_string()})"
+    return f"database legs: sqlite only ({POSTGRES_SKIP_REASON})"
+
+
+@pytest.fixture(params=DB_BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind (no tables: `engine` migrates it, `running_stack` too)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/lkk.db"
+        return
+    with fresh_postgres_database(postgres_server_url() or "") as url:
+        yield url
 
 
 @pytest.fixture
@@ -112,8 +170,9 @@ def settings(db_url: str, mailsink: MailSinkProcess) -> Settings:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
+    """The database migrated to head, as every real deployment builds it."""
+    schema.upgrade(db_url)
     engine = make_engine(db_url)
-    create_schema(engine)
     yield engine
     engine.dispose()
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, ExitStack
 from dataclasses import dataclass
 
+from lkk import schema
 from lkk.settings import Settings
 from tests.conftest import ROOT, env_for, free_port, stop_process, wait_http
 
@@ -28,14 +29,18 @@ def worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
 
 
 @contextmanager
-def api_process(settings: Settings, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def api_process(settings: Settings, port: int, *, wait_until_ready: bool = True) -> Iterator[subprocess.Popen[bytes]]:
+    """``uvicorn api.main:app`` as in the Procfile/Dockerfile; waits for /readyz (or only /healthz)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
         cwd=ROOT,
         env=env_for(settings),
     )
     try:
-        wait_http(f"http://127.0.0.1:{port}/login", proc=proc)
+        if wait_until_ready:  # database and Temporal reachable, as a load balancer checks
+            wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc, ok=lambda status: status == 200)
+        else:
+            wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc, ok=lambda status: status == 200)
         yield proc
     finally:
         stop_process(proc)
@@ -48,6 +53,7 @@ def running_stack(settings: Settings, *, workers: int = 1, apis: int = 1) -> Ite
     The public URL (what e-mail links use) is the first API's address, as if a load
     balancer fronted them all.
     """
+    schema.upgrade(settings.database_url)  # as `lkk dev run` / the compose migrate job do
     ports = [free_port() for _ in range(apis)]
     settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{ports[0]}"})
     with ExitStack() as stack:

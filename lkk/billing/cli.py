@@ -11,9 +11,10 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import Engine
 
-from lkk.billing.codes import DEFAULT_VALID_DAYS, MAX_VALID_DAYS, CodeIssueError, issue_code
+from lkk.billing.codes import MAX_VALID_DAYS, CodeIssueError, issue_code
 from lkk.billing.export_files import ImportFileError
 from lkk.billing.importer import import_file
+from lkk.settings import get_settings
 from lkk.timeutil import utcnow
 
 app = typer.Typer(help="Billing registry: import exports, issue binding codes.", no_args_is_help=True)
@@ -25,14 +26,12 @@ DatabaseUrl = Annotated[
 
 
 def _engine(database_url: str | None) -> Engine:
-    from lkk.db import create_schema, make_engine
-    from lkk.settings import get_settings
+    from lkk import schema
+    from lkk.db import make_engine
 
-    import lkk.billing.models  # noqa: F401  (registers the tables before create_schema)
-
-    engine = make_engine(database_url or get_settings().database_url)
-    create_schema(engine)
-    return engine
+    url = database_url or get_settings().database_url
+    schema.upgrade(url)  # the same migrations as every other database; a no-op when current
+    return make_engine(url)
 
 
 @app.command("import")
@@ -65,14 +64,16 @@ def import_command(
 def issue_code_command(
     contract_number: Annotated[str, typer.Argument(help="e.g. 7701-000123")],
     valid_days: Annotated[
-        int, typer.Option("--valid-days", min=1, max=MAX_VALID_DAYS, help="days the code stays valid")
-    ] = DEFAULT_VALID_DAYS,
+        int | None,
+        typer.Option("--valid-days", min=1, max=MAX_VALID_DAYS, help="days the code stays valid [default: LKK_BILLING_CODE_VALID_DAYS]"),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Issue a new binding code (the previous one stops working) and print it once."""
     engine = _engine(database_url)
     try:
-        issued = issue_code(engine, contract_number, now=utcnow(), valid_days=valid_days)
+        days = valid_days if valid_days is not None else get_settings().billing_code_valid_days
+        issued = issue_code(engine, contract_number, now=utcnow(), valid_days=days)
     except CodeIssueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None

@@ -1,0 +1,31 @@
+# The API and the worker (one image, two commands). Small: slim Python, wheels only,
+# no build tools, no pip cache; runs as an unprivileged user.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies first: this layer is reused until requirements.txt changes.
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+COPY alembic.ini worker.py ./
+COPY migrations ./migrations
+COPY lkk ./lkk
+COPY api ./api
+COPY workflows ./workflows
+COPY activities ./activities
+
+RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin lkk
+USER 10001:10001
+
+EXPOSE 8000
+# The API by default; the worker runs `python worker.py`, migrations `python -m lkk.cli db upgrade`.
+# On SIGTERM uvicorn stops accepting and lets in-flight requests finish (up to 25 s).
+CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000", \
+     "--proxy-headers", "--forwarded-allow-ips", "*", \
+     "--timeout-graceful-shutdown", "25", "--no-access-log"]

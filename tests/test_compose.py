@@ -1,0 +1,169 @@
+"""docker-compose.yml and the Dockerfile, validated without a Docker engine.
+
+`docker-compose config` (Debian's docker-compose, installed by .ci/run) parses and
+resolves the file; the rest checks what the app needs from it: every setting a
+deployment must set is set, nothing unknown is set, the values pass production
+mode, start order follows the official Temporal shape and the app's migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from lkk.settings import Settings, env_name, production_required_fields
+from tests.conftest import ROOT
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+COMPOSE = ROOT / "docker-compose.yml"
+SECRETS = {
+    "LKK_SECRET_KEY": secrets.token_urlsafe(40),
+    "LKK_DB_PASSWORD": secrets.token_urlsafe(16),
+    "TEMPORAL_DB_PASSWORD": secrets.token_urlsafe(16),
+}
+APP_SERVICES = ("migrate", "api-1", "api-2", "worker-1", "worker-2")
+
+
+def docker_compose() -> str:
+    found = shutil.which("docker-compose")
+    if found is None:
+        pytest.fail("docker-compose is not installed: `apt-get install -y docker-compose` (.ci/run does)")
+    return found
+
+
+def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [docker_compose(), "-f", str(COMPOSE), "--project-directory", str(ROOT), "config"],
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    resolved = compose_config(SECRETS)
+    assert resolved.returncode == 0, resolved.stderr
+    return dict(yaml.safe_load(resolved.stdout)["services"])
+
+
+def test_compose_file_is_valid() -> None:
+    checked = subprocess.run(
+        [docker_compose(), "-f", str(COMPOSE), "--project-directory", str(ROOT), "config", "-q"],
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", **SECRETS},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("missing", sorted(SECRETS))
+def test_secrets_have_no_defaults(missing: str) -> None:
+    """A forgotten secret stops `docker-compose up` instead of starting with a guessable one."""
+    resolved = compose_config({k: v for k, v in SECRETS.items() if k != missing})
+    assert resolved.returncode != 0 and missing in resolved.stderr
+
+
+def _app_env(service: dict[str, Any]) -> dict[str, str]:
+    env = service["environment"]
+    return {k: str(v) for k, v in (env.items() if isinstance(env, dict) else (e.split("=", 1) for e in env))}
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_environment_sets_what_production_needs(services: dict[str, Any], name: str) -> None:
+    env = _app_env(services[name])
+    known = {env_name(field) for field in Settings.model_fields}
+    unknown = sorted(k for k in env if k.startswith("LKK_") and k not in known)
+    assert unknown == [], f"{name} sets variables the app does not read"
+    missing = sorted(env_name(f) for f in production_required_fields() if env_name(f) not in env)
+    assert missing == [], f"{name} leaves production-required settings at their dev defaults"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_environment_passes_production_mode(
+    services: dict[str, Any], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in [k for k in os.environ if k.startswith("LKK_")]:
+        monkeypatch.delenv(key)
+    for key, value in _app_env(services[name]).items():
+        monkeypatch.setenv(key, value)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.is_production
+    assert settings.database_url.startswith("postgresql+psycopg://")
+    assert settings.secret_key == SECRETS["LKK_SECRET_KEY"]
+
+
+def test_official_temporal_shape(services: dict[str, Any]) -> None:
+    images = {name: svc.get("image", "") for name, svc in services.items()}
+    assert not any("auto-setup" in image for image in images.values()), "the auto-setup image is deprecated"
+    assert images["temporal"].startswith("temporalio/server:")
+    assert images["temporal-admin-tools"].startswith("temporalio/admin-tools:")
+    assert images["temporal-create-namespace"].startswith("temporalio/admin-tools:")
+    assert images["temporal-ui"].startswith("temporalio/ui:")
+    assert _app_env(services["temporal"])["DB"] == "postgres12"
+    assert "8080" in str(services["temporal-ui"]["ports"])
+    assert images["mailpit"].startswith("axllent/mailpit:") and "8025" in str(services["mailpit"]["ports"])
+
+
+def _after(services: dict[str, Any], name: str) -> dict[str, str]:
+    return {dep: spec["condition"] for dep, spec in services[name]["depends_on"].items()}
+
+
+def test_start_order(services: dict[str, Any]) -> None:
+    assert _after(services, "temporal-admin-tools") == {"postgresql": "service_healthy"}
+    assert _after(services, "temporal") == {"temporal-admin-tools": "service_completed_successfully"}
+    assert _after(services, "temporal-create-namespace") == {"temporal": "service_healthy"}
+    assert _after(services, "migrate") == {"lkk-db": "service_healthy"}
+    for name in ("api-1", "api-2", "worker-1", "worker-2"):
+        assert _after(services, name) == {
+            "migrate": "service_completed_successfully",
+            "temporal-create-namespace": "service_completed_successfully",
+            "mailpit": "service_healthy",
+        }
+    assert set(_after(services, "caddy").values()) == {"service_healthy"}
+
+
+def test_long_running_services_have_health_checks(services: dict[str, Any]) -> None:
+    one_shot = {"temporal-admin-tools", "temporal-create-namespace", "migrate"}
+    without = sorted(
+        name for name, svc in services.items() if name not in one_shot | {"temporal-ui", "caddy"} and "healthcheck" not in svc
+    )
+    assert without == []
+    assert "/healthz" in str(services["api-1"]["healthcheck"]["test"])
+    assert services["migrate"]["command"] == ["python", "-m", "lkk.cli", "db", "upgrade"]
+
+
+def test_data_lives_in_named_volumes() -> None:
+    raw = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    assert {"temporal-db", "lkk-db", "mailpit-data"} <= set(raw["volumes"])
+    for name in ("postgresql", "lkk-db"):
+        assert any(str(v).startswith(("temporal-db:", "lkk-db:")) for v in raw["services"][name]["volumes"])
+
+
+def test_namespace_job_registers_the_workflows_search_attributes() -> None:
+    script = (ROOT / "deploy" / "temporal" / "create-namespace.sh").read_text(encoding="utf-8")
+    listed = re.search(r"for name in ([A-Za-z ]+); do", script)
+    assert listed is not None
+    assert set(listed.group(1).split()) == {key.name for key in SEARCH_ATTRIBUTES}
+    assert "--type Keyword" in script
+
+
+def test_dockerfile_is_small_and_unprivileged() -> None:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
+    assert "pip install -r requirements.txt" in text and "PIP_NO_CACHE_DIR=1" in text
+    users = re.findall(r"^USER (\S+)", text, re.M)
+    assert users and users[-1].split(":")[0] not in {"root", "0"}
+    copied = set(re.findall(r"^COPY (?:\S+ )*?(\S+) \./\1$", text, re.M))
+    assert {"migrations", "lkk", "api", "workflows", "activities"} <= copied, "every runtime package is in the image"
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".git", ".venv", "var", ".env", "tests"} <= set(ignored)

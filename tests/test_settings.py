@@ -1,0 +1,109 @@
+"""Production mode refuses unsafe settings; every setting is documented in one table."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from lkk import configdoc
+from lkk.settings import DEFAULT_SECRET_KEY, Settings, env_name, production_required_fields
+from tests.conftest import ROOT
+
+SAFE_PRODUCTION = {
+    "environment": "production",
+    "secret_key": "k" * 48,
+    "public_base_url": "https://lkk.energosbyt.example.ru",
+    "database_url": "postgresql+psycopg://lkk:secret@db.internal:5432/lkk",
+    "temporal_address": "temporal.internal:7233",
+    "smtp_host": "relay.internal",
+    "smtp_port": 587,
+    "smtp_tls": True,
+    "smtp_user": "lkk",
+    "smtp_password": "relay-secret",
+}
+
+
+def production(**overrides: object) -> Settings:
+    return Settings(_env_file=None, **{**SAFE_PRODUCTION, **overrides})  # type: ignore[arg-type]
+
+
+def refusal(**overrides: object) -> str:
+    with pytest.raises(ValidationError) as refused:
+        production(**overrides)
+    return str(refused.value)
+
+
+def test_safe_production_settings_start() -> None:
+    assert production().is_production
+
+
+@pytest.mark.parametrize(
+    ("overrides", "complaint"),
+    [
+        ({"captcha_test_answer": "TEST42"}, "LKK_CAPTCHA_TEST_ANSWER"),
+        ({"secret_key": DEFAULT_SECRET_KEY}, "LKK_SECRET_KEY"),
+        ({"secret_key": "short-but-not-default"}, "LKK_SECRET_KEY"),
+        ({"public_base_url": "http://lkk.energosbyt.example.ru"}, "LKK_PUBLIC_BASE_URL"),
+        ({"database_url": "sqlite:///var/lkk.db"}, "LKK_DATABASE_URL"),
+        ({"smtp_tls": False}, "SMTP credentials must not travel unencrypted"),
+        ({"smtp_tls": False, "smtp_user": None, "smtp_password": None}, "LKK_SMTP_HOST is a remote relay without TLS"),
+        ({"temporal_tls_client_cert_path": "/run/secrets/temporal.pem"}, "go together"),
+    ],
+)
+def test_production_refuses(overrides: dict[str, object], complaint: str) -> None:
+    assert complaint in refusal(**overrides)
+
+
+def test_production_lists_every_problem_at_once() -> None:
+    message = refusal(secret_key=DEFAULT_SECRET_KEY, database_url="sqlite:///x.db", captcha_test_answer="X")
+    assert all(name in message for name in ("LKK_SECRET_KEY", "LKK_DATABASE_URL", "LKK_CAPTCHA_TEST_ANSWER"))
+
+
+def test_plaintext_smtp_is_allowed_only_without_credentials_or_on_loopback() -> None:
+    no_auth = {"smtp_tls": False, "smtp_user": None, "smtp_password": None}
+    assert production(**no_auth, smtp_allow_plaintext=True).smtp_allow_plaintext
+    assert production(**no_auth, smtp_host="127.0.0.1").smtp_host == "127.0.0.1"  # a local MTA
+    assert production(**no_auth, smtp_host="localhost").smtp_host == "localhost"
+    assert production(smtp_tls=False, smtp_ssl=True, smtp_port=465).smtp_ssl
+    assert "unencrypted" in refusal(smtp_tls=False, smtp_allow_plaintext=True)  # never with a password
+
+
+def test_development_defaults_are_accepted() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert not settings.is_production and settings.database_url.startswith("sqlite")
+
+
+@pytest.mark.parametrize("command", [["-c", "import api.main"], ["worker.py"]])
+def test_api_and_worker_refuse_to_start_with_unsafe_production_settings(command: list[str]) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LKK_ENVIRONMENT": "production",
+        "LKK_SECRET_KEY": "hunter2-too-short",
+        "LKK_SMTP_PASSWORD": "relay-password-xyz",
+    }
+    started = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert started.returncode != 0
+    assert "unsafe production settings" in started.stderr and "LKK_SECRET_KEY" in started.stderr
+    for secret in ("hunter2-too-short", "relay-password-xyz"):
+        assert secret not in started.stderr  # the refusal never echoes a secret
+
+
+def test_every_setting_has_a_description() -> None:
+    missing = [env_name(name) for name, field in Settings.model_fields.items() if not (field.description or "").strip()]
+    assert missing == []
+
+
+def test_configuration_doc_is_generated_from_the_settings() -> None:
+    """docs/configuration.md drifts the moment a setting changes: regenerate it with
+    `python -m lkk.configdoc --write`."""
+    assert configdoc.DOC_PATH.read_text(encoding="utf-8") == configdoc.render()
+
+
+def test_configuration_doc_has_one_row_per_setting() -> None:
+    rows = [line for line in configdoc.render().splitlines() if line.startswith("| `LKK_")]
+    assert [row.split("`")[1] for row in rows] == [env_name(name) for name in Settings.model_fields]
+    required = [row for row in rows if "Required in production" in row]
+    assert len(required) == len(production_required_fields())
