@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.body_limit import BodyLimitMiddleware
 from api.csrf import CsrfFailed, make_csrf
 from api.deps import AppContext
-from api.openapi import install_openapi
+from api.openapi import allowed_methods, install_openapi
 from api.json_only import JsonOnlyApiMiddleware
 from api.ratelimit import RateLimited, RateLimiter
 from api.routes import (
@@ -119,13 +119,19 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route's methods; RFC 9110 wants all of the path's.
+            headers["Allow"] = allowed_methods(request)
         if _wants_html(request):
             title = "Страница не найдена" if exc.status_code == 404 else "Запрос не выполнен"
-            return render(request, "message.html", {"title": title, "text": str(exc.detail)}, status_code=exc.status_code)
+            page = render(request, "message.html", {"title": title, "text": str(exc.detail)}, status_code=exc.status_code)
+            page.headers.update(headers)
+            return page
         detail = exc.detail
         if exc.status_code == 400 and detail == FASTAPI_BODY_PARSE_ERROR:
             detail = "Тело запроса не разобрано: ожидается JSON в кодировке UTF-8."
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> Response:

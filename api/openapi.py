@@ -14,6 +14,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.requests import Request
+from starlette.routing import Match
 
 ERROR_REF = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
 EXTRA_BODY_ERRORS = {
@@ -22,6 +24,24 @@ EXTRA_BODY_ERRORS = {
     "415": "Ожидается Content-Type: application/json.",
     "422": "Проверьте поля запроса.",
 }
+
+
+RATE_LIMITED = {
+    "title": "RateLimitedOut",
+    "type": "object",
+    "required": ["detail", "retry_after_seconds"],
+    "properties": {"detail": {"type": "string"}, "retry_after_seconds": {"type": "integer"}},
+}
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves on this path (the ``Allow`` header of a 405)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -43,6 +63,7 @@ def _rewrite(schema: dict[str, Any]) -> None:
 
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["ErrorOut"] = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    components["RateLimitedOut"] = RATE_LIMITED
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     for path, methods in schema.get("paths", {}).items():
@@ -52,4 +73,17 @@ def _rewrite(schema: dict[str, Any]) -> None:
                 responses["422"] = {"description": EXTRA_BODY_ERRORS["422"], **ERROR_REF}
             if path.startswith("/api/") and "requestBody" in operation:
                 for code in ("400", "413", "415"):
-                    responses.setdefault(code, {"description": EXTRA_BODY_ERRORS[code], **ERROR_REF})
+                    _also(responses, code, "#/components/schemas/ErrorOut", EXTRA_BODY_ERRORS[code])
+                # Per-IP limits (api.ratelimit) answer 429 on any state-changing call.
+                _also(responses, "429", "#/components/schemas/RateLimitedOut", "Слишком много запросов.")
+
+
+def _also(responses: dict[str, Any], code: str, ref: str, description: str) -> None:
+    """Document that ``code`` may carry ``ref``; an operation's own body for that code
+    (e.g. 400 "invalid link", 429 "resend cooldown") stays possible beside it."""
+    own = responses.get(code, {}).get("content", {}).get("application/json", {}).get("schema")
+    schema = {"anyOf": [own, {"$ref": ref}]} if own and own.get("$ref") != ref else {"$ref": ref}
+    responses[code] = {
+        "description": responses.get(code, {}).get("description", description),
+        "content": {"application/json": {"schema": schema}},
+    }
