@@ -9,6 +9,7 @@ asserted here.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 import uuid
@@ -26,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from lkk.models import AccountStatus
 from lkk.settings import Settings
 from lkk.temporal import onboarding_workflow_id
+from tests.binding_harness import OPEN_LEGAL, issue, load_registry
 from tests.conftest import MailSinkProcess, free_port
 from tests.faults import (
     SinkProcess,
@@ -38,8 +40,8 @@ from tests.faults import (
 from tests.harness import token_from, unique_login
 from tests.mailbox import Mailbox
 from tests.stack import api_process, running_stack, worker_process
-from workflows.messages import OnboardingStage
-from workflows.onboarding import OnboardingWorkflow
+from workflows.messages import OnboardingStage, OnboardingState
+from workflows.onboarding import STATE_QUERY, OnboardingWorkflow
 
 pytestmark = pytest.mark.asyncio
 
@@ -68,10 +70,17 @@ def _dev_address(env: WorkflowEnvironment) -> str:
     return env.client.service_client.config.target_host
 
 
-async def _finish(client: Client, engine: Engine, login: str, timeout: float = 90):  # type: ignore[no-untyped-def]
+async def _confirmed_stage(client: Client, engine: Engine, login: str, timeout: float = 90) -> OnboardingStage:
+    """Wait until the customer's onboarding run has taken the confirmation in (it then
+    waits for a contract, so the run itself does not end here)."""
     (account,) = accounts_with_login(engine, login)
-    handle = client.get_workflow_handle_for(OnboardingWorkflow.run, onboarding_workflow_id(account.id))
-    return await asyncio.wait_for(handle.result(), timeout=timeout)
+    handle = client.get_workflow_handle(onboarding_workflow_id(account.id))
+    deadline = time.monotonic() + timeout
+    while True:
+        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        if state.stage is not OnboardingStage.AWAITING_EMAIL or time.monotonic() > deadline:
+            return state.stage
+        await asyncio.sleep(0.2)
 
 
 async def test_worker_sigkilled_mid_onboardings_every_one_completes(
@@ -106,8 +115,8 @@ async def test_worker_sigkilled_mid_onboardings_every_one_completes(
                 confirmed = api.post("/api/v1/confirmations", json={"token": token_from(mails[login][-1])})
                 assert confirmed.status_code == 200, (login, confirmed.text)
             for login in logins:
-                result = await _finish(dev_server_env.client, engine, login)
-                assert result.stage is OnboardingStage.AWAITING_CONTRACT
+                stage = await _confirmed_stage(dev_server_env.client, engine, login)
+                assert stage is OnboardingStage.AWAITING_CONTRACT
     counts = {login: len(mailbox.search(f"to:{login}@example.ru")) for login in logins}
     assert all(1 <= n <= MAX_MAILS_AFTER_ONE_CRASH for n in counts.values()), counts
     for login in logins:
@@ -271,15 +280,55 @@ async def test_double_clicked_confirm_is_harmless(
             assert (await api.post("/api/v1/registrations", json=registration_body(login))).status_code == 202
             mail = await mailsink.mailbox.wait_for_async(to=f"{login}@example.ru", timeout=30)
             token = token_from(mail)
+            page = await api.get("/confirm", params={"token": token})  # the «Подтвердить» form and its CSRF cookie
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert csrf, page.text[:300]
             json_clicks = [api.post("/api/v1/confirmations", json={"token": token}) for _ in range(10)]
-            page_clicks = [api.post("/confirm", data={"token": token}) for _ in range(10)]
+            page_clicks = [api.post("/confirm", data={"token": token, "csrf_token": csrf.group(1)}) for _ in range(10)]
             responses = await asyncio.gather(*json_clicks, *page_clicks)
             later = await api.post("/api/v1/confirmations", json={"token": token})
+        stage = await _confirmed_stage(dev_server_env.client, engine, login)
     winners = [r for r in responses if r.status_code in (200, 303)]
     assert len(winners) == 1, [r.status_code for r in responses]
     assert all(r.status_code == 409 for r in responses if r not in winners), [r.status_code for r in responses]
     assert later.status_code == 409 and later.json()["outcome"] == "already_confirmed"
-    result = await _finish(dev_server_env.client, engine, login)
-    assert result.stage is OnboardingStage.AWAITING_CONTRACT
+    assert stage is OnboardingStage.AWAITING_CONTRACT
     (account,) = accounts_with_login(engine, login)
     assert account.status == AccountStatus.ACTIVE
+
+
+async def test_repeated_bind_and_reset_submits_are_harmless(
+    dev_server_env: WorkflowEnvironment, settings: Settings, engine: Engine, mailsink: MailSinkProcess
+) -> None:
+    """Ten simultaneous «Привязать договор» with one code bind it once; ten simultaneous
+    «Сбросить пароль» start one recovery and send one e-mail."""
+    config = _settings(
+        settings, _dev_address(dev_server_env),
+        rate_limit_binding="100000/minute", rate_limit_password_reset="100000/minute", password_reset_min_response_ms=0,
+    )
+    load_registry(engine)
+    code = issue(engine, OPEN_LEGAL[0])
+    login = unique_login("dblbind")
+    email = f"{login}@example.ru"
+    with running_stack(config) as (front,):
+        async with httpx.AsyncClient(base_url=front.api_url, timeout=90) as api:
+            assert (await api.post("/api/v1/registrations", json=registration_body(login))).status_code == 202
+            mail = await mailsink.mailbox.wait_for_async(to=email, timeout=30)
+            confirmed = await api.post("/api/v1/confirmations", json={"token": token_from(mail)})
+            assert confirmed.status_code == 200  # the session cookie is now on the client
+            body = {"contract_number": OPEN_LEGAL[0], "inn": OPEN_LEGAL[1], "kpp": OPEN_LEGAL[2], "code": code}
+            binds = await asyncio.gather(*(api.post("/api/v1/contracts", json=body) for _ in range(10)))
+            statuses = sorted((r.status_code, r.json()["status"]) for r in binds)
+            assert statuses.count((201, "bound")) == 1, statuses
+            assert all(s == (200, "already_bound_to_you") for s in statuses if s != (201, "bound")), statuses
+            listed = (await api.get("/api/v1/contracts")).json()
+            assert [c["number"] for c in listed["contracts"]] == [OPEN_LEGAL[0]]
+
+            resets = await asyncio.gather(
+                *(api.post("/api/v1/password-resets", json={"login": login, "email": email}) for _ in range(10))
+            )
+            assert all(r.status_code == 202 for r in resets), [r.status_code for r in resets]
+            await mailsink.mailbox.wait_for_async(to=email, subject_contains="Восстановление пароля", timeout=30)
+            await asyncio.sleep(3)  # room for any duplicate to arrive
+    recovery_mails = [m for m in mailsink.mailbox.search(f"to:{email}") if "Восстановление пароля" in m["Subject"]]
+    assert len(recovery_mails) == 1, [m["Subject"] for m in recovery_mails]
