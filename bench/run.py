@@ -161,13 +161,14 @@ class Bench:
                 self.row("  at 80 % of max: confirm p50 / p99",
                          f"{lat.median('p80:confirm'):.0f} / {lat.pct('p80:confirm', .99):.0f} ms")
                 self.row("  at 80 % of max: completed / started", f"{done80} / {started80}")
-                # Every onboarding's workflow closes (the "active" stage is durable, not just a DB row).
-                running = f"TaskQueue = '{queue}' AND ExecutionStatus = 'Running'"
+                # Every confirmation reached its workflow (it now waits for a contract binding).
+                waiting = f"TaskQueue = '{queue}' AND LkkStage = 'awaiting_email'"
                 for _ in range(20):
-                    if (unfinished := (await client.count_workflows(running)).count) == 0:
+                    if (unconfirmed := (await client.count_workflows(waiting)).count) == 0:
                         break
                     await asyncio.sleep(0.5)
-                self.row("  onboarding workflows still running after the load", str(unfinished), "", "0 " + ok(unfinished == 0))
+                self.row("  confirmed onboardings whose workflow missed the confirmation", str(unconfirmed), "",
+                         "0 " + ok(unconfirmed == 0))
                 await self.login_phase(http, "ЛКК", confirmed, limit)
         finally:
             procs.stop(api)
@@ -266,6 +267,7 @@ class Bench:
         try:
             await asyncio.sleep(3)  # the worker connects and polls
             idle = procs.rss_mb(worker.pid)
+            # Long enough for the worker to take them all in before the first expires (about 40/s here).
             ttl = a.pending_ttl or max(60, int(a.pending / 40))
             result = await run_pending(self.address, queue, worker, a.pending, ttl)
         finally:
