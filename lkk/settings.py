@@ -187,6 +187,7 @@ class Settings(BaseSettings):
     rate_limit_storage_uri: str = Field(
         default="memory://",
         description="Where rate-limit counters live: memory:// is per process; with several API replicas point all at one Redis, e.g. redis://redis:6379/0.",
+        json_schema_extra=PRODUCTION_REQUIRED,
     )
     rate_limit_key_prefix: str = Field(default="lkk-rl", description="Prefix of rate-limit keys; separates deployments sharing one Redis.")
     rate_limit_login: str = Field(default="30/minute;300/hour", description="Per-IP limit on every login attempt (bounds argon2 CPU).")
@@ -260,6 +261,8 @@ def unsafe_production_settings(s: Settings) -> list[str]:
             "LKK_SMTP_HOST is a remote relay without TLS: set LKK_SMTP_TLS/LKK_SMTP_SSL "
             "(or LKK_SMTP_ALLOW_PLAINTEXT=true for a relay on a trusted network)"
         )
+    if s.rate_limit_storage_uri.startswith("memory://"):
+        problems.append("LKK_RATE_LIMIT_STORAGE_URI must be shared by all API replicas (e.g. redis://...), not memory://")
     if bool(s.temporal_tls_client_cert_path) != bool(s.temporal_tls_client_key_path):
         problems.append("LKK_TEMPORAL_TLS_CLIENT_CERT_PATH and LKK_TEMPORAL_TLS_CLIENT_KEY_PATH go together")
     return problems
