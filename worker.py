@@ -15,10 +15,11 @@ from temporalio.worker import Worker
 
 from activities.signup import SignupActivities
 from lkk.db import create_schema, make_engine
+from lkk import metrics
 from lkk.logging_setup import configure_logging
 from lkk.mail.sender import SmtpSender
 from lkk.settings import Settings, get_settings
-from lkk.temporal import connect
+from lkk.temporal import connect, metrics_runtime
 from workflows.onboarding import OnboardingWorkflow
 
 WORKFLOWS = [OnboardingWorkflow]
@@ -33,7 +34,10 @@ def build_activities(settings: Settings) -> list[object]:
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    client = await connect(settings, wait_seconds=60)
+    runtime = metrics_runtime(settings.worker_metrics_bind) if settings.worker_metrics_bind else None
+    client = await connect(settings, wait_seconds=60, runtime=runtime)
+    if settings.worker_app_metrics_bind:
+        metrics.serve(settings.worker_app_metrics_bind)
     # Activities talk to the DB and SMTP synchronously; a thread pool runs them.
     with ThreadPoolExecutor(max_workers=32) as executor:
         worker = Worker(
@@ -51,8 +55,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 
 
 def main() -> None:
-    configure_logging()
     settings = get_settings()
+    configure_logging(settings)
     if settings.database_url.startswith("sqlite"):
         create_schema(make_engine(settings.database_url))
     loop = asyncio.new_event_loop()

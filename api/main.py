@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import metrics as api_metrics
 from api.deps import AppContext
 from api.routes import account_pages, captcha_api, registration_api, registration_pages
 from api.security_headers import SecurityHeadersMiddleware
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings)
         engine = make_engine(settings.database_url)
         if settings.database_url.startswith("sqlite"):
             create_schema(engine)
@@ -52,8 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.templates = make_templates(settings)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(api_metrics.MetricsMiddleware)  # outermost: times the whole request
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (captcha_api, registration_api, registration_pages, account_pages):
+    for module in (api_metrics, captcha_api, registration_api, registration_pages, account_pages):
         app.include_router(module.router)
     _install_error_pages(app)
     return app

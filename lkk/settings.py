@@ -22,6 +22,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LKK_", env_file=".env", extra="ignore")
 
@@ -29,6 +34,16 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     secret_key: str = Field(default=DEFAULT_SECRET_KEY, repr=False)
     public_base_url: str = "http://127.0.0.1:8000"
+
+    # Logging: "json" (one JSON object per line, for log shippers) or "text" (for a terminal).
+    log_format: LogFormat = LogFormat.JSON
+    log_level: str = "INFO"
+
+    # Prometheus metrics of the worker process, as "host:port"; unset = not served.
+    # Two endpoints because the Temporal SDK's exporter (Rust core) cannot serve the
+    # prometheus_client registry that holds our business counters.
+    worker_metrics_bind: str | None = None  # Temporal SDK metrics (task latency, polls, failures)
+    worker_app_metrics_bind: str | None = None  # business counters counted by activities (expired sign-ups, e-mails)
 
     # Database
     database_url: str = "sqlite:///var/lkk.db"
