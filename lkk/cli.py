@@ -116,5 +116,24 @@ def ops_replay(
         raise typer.Exit(1)
 
 
+@ops.command("stuck")
+def ops_stuck(
+    query: Annotated[
+        str, typer.Option("--query", "-q", help="Visibility query narrowing the running runs to check.")
+    ] = "ExecutionStatus='Running'",
+) -> None:
+    """List running runs whose workflow task keeps failing (a bug in workflow code)."""
+    from lkk import ops as ops_lib
+    from lkk.temporal import connect
+
+    async def run() -> list[ops_lib.StuckRun]:
+        return await ops_lib.stuck_runs(await connect(get_settings()), query)
+
+    stuck = asyncio.run(run())
+    for item in stuck:
+        typer.echo(item.line())
+    typer.echo(f"{len(stuck)} stuck run(s)")
+
+
 if __name__ == "__main__":
     app()

@@ -108,6 +108,37 @@ async def replay_query(client: Client, query: str, *, workflows: Sequence[type] 
     return await replay(client.list_workflows(query).map_histories(), workflows=workflows)
 
 
+@dataclass(frozen=True)
+class StuckRun:
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    attempt: int  # of the pending workflow task; > 1 means the workflow code keeps failing
+    failure: str | None  # message of the last recorded workflow task failure
+
+    def line(self) -> str:
+        return f"{self.workflow_id} / {self.run_id} ({self.workflow_type}) attempt {self.attempt}: {self.failure}"
+
+
+async def stuck_runs(client: Client, query: str = "ExecutionStatus='Running'") -> list[StuckRun]:
+    """Running runs whose workflow task keeps failing: a bug in workflow code (or a
+    nondeterminism error after an incompatible deploy). They make no progress until
+    fixed code is deployed; Temporal retries the task with a growing pause."""
+    stuck: list[StuckRun] = []
+    async for execution in client.list_workflows(query):
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        raw = (await handle.describe()).raw_description
+        attempt = raw.pending_workflow_task.attempt if raw.HasField("pending_workflow_task") else 0
+        if attempt <= 1:
+            continue
+        failure: str | None = None
+        async for event in handle.fetch_history_events():
+            if event.HasField("workflow_task_failed_event_attributes"):
+                failure = event.workflow_task_failed_event_attributes.failure.message or failure
+        stuck.append(StuckRun(execution.id, execution.run_id, execution.workflow_type, attempt, failure))
+    return stuck
+
+
 def _run_id(history: WorkflowHistory) -> str | None:
     if not history.events:
         return None
