@@ -29,9 +29,9 @@ class ReplayReport:
 
     def line(self) -> str:
         if self.ok:
-            return f"ok              {self.source}"
-        kind = "NONDETERMINISM " if self.nondeterminism else "FAILED         "
-        return f"{kind} {self.source}: {self.error}"
+            return f"{'ok':<15} {self.source}"
+        kind = "NONDETERMINISM" if self.nondeterminism else "FAILED"
+        return f"{kind:<15} {self.source}: {self.error}"
 
 
 def registered_workflows() -> list[type]:

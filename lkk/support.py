@@ -96,7 +96,7 @@ async def find(
                 "and the e-mail is never stored in Temporal: ask the customer for the login and use --login."
             )
             return result
-        result.notes.append(f"DB: account {account.id} (login {account.login}, {account.status.value}).")
+        result.notes.append(f"DB: account {account.id} (login {account.login}, {account.status}).")
         logins.append(account.login)
         workflow_ids.append(onboarding_workflow_id(account.id))
     else:
@@ -109,7 +109,7 @@ async def find(
                 "searched Temporal by login."
             )
         else:
-            result.notes.append(f"DB: account {account.id} (login {account.login}, {account.status.value}).")
+            result.notes.append(f"DB: account {account.id} (login {account.login}, {account.status}).")
             logins.append(account.login)  # the spelling the customer registered with
             workflow_ids.append(onboarding_workflow_id(account.id))
     clauses = [f"{LKK_LOGIN.name} = {_quoted(x)}" for x in dict.fromkeys(logins)]
