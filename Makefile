@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
 
-.PHONY: install run test stack clean-data
+.PHONY: install run test stack clean-data record-histories
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: install
 
 test: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Re-record the determinism guard's histories (tests/histories, docs/ops.md).
+record-histories: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tests.histories.record
 
 clean-data:
 	rm -rf var

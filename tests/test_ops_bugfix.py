@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -135,8 +134,3 @@ async def test_bug_in_workflow_code_fix_deploy_and_reset_loses_nothing(
             WorkflowExecutionStatus.TERMINATED,  # the run that was reset
             WorkflowExecutionStatus.COMPLETED,  # the new run, with the signal re-applied
         }
-
-
-@pytest.fixture(autouse=True)
-def _dev_server_only(dev_server_env: WorkflowEnvironment) -> None:
-    """This drill needs the real dev server (reset, visibility queries)."""
