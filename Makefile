@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-requirements
 PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/test', connect_timeout=2).close()"
 
-.PHONY: install run test stack clean-data migrate migration docs
+.PHONY: install run test stack clean-data migrate migration docs record-histories
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ migration: install
 # After changing lkk/settings.py: regenerate docs/configuration.md.
 docs: install
 	$(BIN)/python -m lkk.configdoc --write
+
+# Re-record the determinism guard's histories (tests/histories, docs/ops.md).
+record-histories: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tests.histories.record
 
 clean-data:
 	rm -rf var

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import metrics as api_metrics
 from api.csrf import CsrfFailed, make_csrf
 from api.deps import AppContext
 from api.json_only import JsonOnlyApiMiddleware
@@ -46,10 +47,10 @@ log = logging.getLogger("lkk.api")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings)
         # The schema is migrated before the API starts (`lkk db upgrade`), never here:
         # several replicas starting at once must not race to change it.
         engine = engine_for(settings)
@@ -77,8 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limiter = RateLimiter(settings)
     app.add_middleware(JsonOnlyApiMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://"))
+    app.add_middleware(api_metrics.MetricsMiddleware)  # outermost: times the whole request
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = (
+        api_metrics,
         captcha_api,
         registration_api,
         registration_pages,

@@ -33,6 +33,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
 class Settings(BaseSettings):
     # hide_input_in_errors: a refusal must never print the submitted values (secrets).
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", hide_input_in_errors=True)
@@ -55,6 +60,16 @@ class Settings(BaseSettings):
         json_schema_extra=PRODUCTION_REQUIRED,
     )
     log_level: str = Field(default="INFO", description="Python log level of the API and the worker.")
+
+    # Logging: "json" (one JSON object per line, for log shippers) or "text" (for a terminal).
+    log_format: LogFormat = LogFormat.JSON
+    log_level: str = "INFO"
+
+    # Prometheus metrics of the worker process, as "host:port"; unset = not served.
+    # Two endpoints because the Temporal SDK's exporter (Rust core) cannot serve the
+    # prometheus_client registry that holds our business counters.
+    worker_metrics_bind: str | None = None  # Temporal SDK metrics (task latency, polls, failures)
+    worker_app_metrics_bind: str | None = None  # business counters counted by activities (expired sign-ups, e-mails)
 
     # Database
     database_url: str = Field(
