@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import AppContext
-from api.routes import account_pages, captcha_api, registration_api, registration_pages
+from api.routes import account_pages, captcha_api, help_pages, registration_api, registration_pages
 from api.security_headers import SecurityHeadersMiddleware
 from api.templating import STATIC_DIR, make_templates, render
 from lkk.db import create_schema, make_engine
@@ -53,10 +53,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = make_templates(settings)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (captcha_api, registration_api, registration_pages, account_pages):
+    for module in (captcha_api, registration_api, registration_pages, account_pages, help_pages):
         app.include_router(module.router)
     _install_error_pages(app)
     return app
+
+
+# What people see instead of a bare status code (never the exception text).
+HTML_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("Запрос не выполнен", "Запрос не удалось выполнить. Вернитесь на предыдущую страницу и попробуйте ещё раз."),
+    404: ("Страница не найдена", "Такой страницы нет. Проверьте адрес или перейдите на главную страницу."),
+    405: ("Запрос не выполнен", "Так открыть эту страницу нельзя. Перейдите на главную страницу."),
+    429: ("Слишком много попыток", "Подождите немного и попробуйте ещё раз."),
+}
+
+
+def _is_russian(text: str) -> bool:
+    return any("а" <= ch.lower() <= "я" for ch in text)
 
 
 def _wants_html(request: Request) -> bool:
@@ -69,8 +82,11 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_html(request):
-            title = "Страница не найдена" if exc.status_code == 404 else "Запрос не выполнен"
-            return render(request, "message.html", {"title": title, "text": str(exc.detail)}, status_code=exc.status_code)
+            title, text = HTML_ERRORS.get(exc.status_code, HTML_ERRORS[400])
+            if isinstance(exc.detail, str) and _is_russian(exc.detail):
+                text = exc.detail  # a route's own Russian message; framework defaults are English
+            context = {"title": title, "text": text, "kind": "error", "actions": [("/", "На главную страницу")]}
+            return render(request, "message.html", context, status_code=exc.status_code)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
@@ -79,7 +95,7 @@ def _install_error_pages(app: FastAPI) -> None:
             return render(
                 request,
                 "message.html",
-                {"title": "Неверный запрос", "text": "Форма заполнена неверно. Вернитесь и попробуйте ещё раз."},
+                {"title": "Неверный запрос", "text": "Форма заполнена неверно. Вернитесь и попробуйте ещё раз.", "kind": "error"},
                 status_code=422,
             )
         return JSONResponse({"detail": "Неверный запрос.", "errors": _safe_errors(exc)}, status_code=422)
@@ -91,7 +107,12 @@ def _install_error_pages(app: FastAPI) -> None:
             return render(
                 request,
                 "message.html",
-                {"title": "Что-то пошло не так", "text": "Мы уже знаем о проблеме. Попробуйте ещё раз позже."},
+                {
+                    "title": "Что-то пошло не так",
+                    "text": "Мы уже знаем о проблеме. Попробуйте ещё раз позже.",
+                    "kind": "error",
+                    "actions": [("/", "На главную страницу")],
+                },
                 status_code=500,
             )
         return JSONResponse({"detail": "Внутренняя ошибка сервиса."}, status_code=500)

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     supplier_site_url: str = "https://energosbyt.example.ru"
     supplier_helpdesk_phones: list[str] = ["8 800 000-00-00", "+7 (495) 000-00-00"]
     supplier_helpdesk_hours: str = "пн–пт 8:00–20:00, сб 9:00–15:00 (МСК)"
+    # Logo shown in the page header: a PNG/SVG/JPEG file on disk, served from our own
+    # origin at /branding/logo (the CSP allows images from 'self' only). Unset = the
+    # neutral bundled api/static/logo.svg.
+    supplier_logo_file: Path | None = None
 
     # Dev SMTP sink (embedded stack only)
     mailsink_smtp_port: int = 1025

@@ -98,6 +98,18 @@ async def register_submit(
     return response
 
 
+@router.post("/register/captcha", response_class=HTMLResponse)
+async def register_new_captcha(
+    request: Request,
+    ctx: Ctx,
+    login: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    phone: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """«Другой код» without JavaScript: the same form, values kept, a new captcha."""
+    return await _register_page(request, ctx, {"login": login, "email": email, "phone": phone}, {}, 200)
+
+
 async def _sent_page(request: Request, ctx: Ctx, message: str | None = None, code: int = 200) -> HTMLResponse:
     account_id = svc.read_handle(ctx, request.cookies.get(SIGNUP_COOKIE, ""))
     state = await svc.signup_state(ctx, account_id) if account_id else None
@@ -155,4 +167,9 @@ async def confirm_submit(request: Request, ctx: Ctx, token: Annotated[str, Form(
 def _confirm_problem(request: Request, outcome: ConfirmOutcome) -> HTMLResponse:
     title, text = CONFIRM_MESSAGES[outcome]
     code = {ConfirmOutcome.ALREADY_CONFIRMED: 409, ConfirmOutcome.EXPIRED: 410}.get(outcome, 400)
-    return render(request, "message.html", {"title": title, "text": text, "outcome": outcome.value}, status_code=code)
+    if outcome is ConfirmOutcome.ALREADY_CONFIRMED:
+        kind, actions = "info", [("/login", "Войти в Личный кабинет")]
+    else:
+        kind, actions = "warning", [("/register", "Зарегистрироваться заново"), ("/login", "Вход в систему")]
+    context = {"title": title, "text": text, "outcome": outcome.value, "kind": kind, "actions": actions}
+    return render(request, "message.html", context, status_code=code)
