@@ -5,6 +5,7 @@ Run: ``uvicorn api.main:app`` (the embedded stack does it through the Procfile).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,7 +42,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ctx.temporal = await connect(settings, wait_seconds=60)
         except RuntimeError:
             log.error("Temporal at %s is unreachable; sign-ups will answer 503", settings.temporal_address)
+        # The guides take a few seconds to build: start now, off the event loop.
+        warming = asyncio.create_task(asyncio.to_thread(app.state.guides.warm))
         yield
+        await warming
         engine.dispose()
 
     app = FastAPI(
@@ -51,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.templates = make_templates(settings)
+    app.state.guides = help_pages.GuideCache(settings)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (captcha_api, registration_api, registration_pages, account_pages, help_pages):
