@@ -573,7 +573,8 @@ _NOT_FOUND_HTML = """{% extends "base.html" %}
 
 
 def _format_addresses(items: list[dict[str, str]]) -> str:
-    return ", ".join(f"{a['Name']} <{a['Address']}>" if a["Name"] else a["Address"] for a in items if a["Address"] or a["Name"])
+    shown = [a for a in items if a["Address"] or a["Name"]]
+    return ", ".join(f"{a['Name']} <{a['Address']}>" if a["Name"] else a["Address"] for a in shown)
 
 
 def _format_size(size: int) -> str:
@@ -838,10 +839,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command
     smtp_port, http_port, data_dir = _defaults()
     parser = argparse.ArgumentParser(prog="python -m lkk.devtools.mailsink", description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--host", default=DEFAULT_HOST)
-    parser.add_argument("--smtp-port", type=int, default=smtp_port)
-    parser.add_argument("--http-port", type=int, default=http_port)
-    parser.add_argument("--data-dir", type=Path, default=data_dir)
+    parser.add_argument("--host", default=DEFAULT_HOST, help="interface for both servers (default: %(default)s)")
+    parser.add_argument("--smtp-port", type=int, default=smtp_port, help="SMTP port (default: %(default)s)")
+    parser.add_argument("--http-port", type=int, default=http_port, help="web UI and API port (default: %(default)s)")
+    parser.add_argument("--data-dir", type=Path, default=data_dir, help="message store (default: %(default)s)")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):  # where signal handlers are unavailable
         asyncio.run(_run_until_signalled(args))
