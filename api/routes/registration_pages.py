@@ -33,7 +33,8 @@ CONFIRM_MESSAGES = {
     ),
     ConfirmOutcome.INVALID: (
         "Ссылка недействительна",
-        "Ссылка неверна или заменена более новой. Откройте ссылку из последнего письма или зарегистрируйтесь заново.",
+        "Ссылка неверна, устарела или заменена более новой. Откройте ссылку из последнего письма "
+        "или зарегистрируйтесь заново.",
     ),
 }
 
@@ -96,18 +97,6 @@ async def register_submit(
     response = RedirectResponse("/register/sent", status_code=303)
     set_signup_cookie(response, ctx.settings, registered.handle)
     return response
-
-
-@router.post("/register/captcha", response_class=HTMLResponse)
-async def register_new_captcha(
-    request: Request,
-    ctx: Ctx,
-    login: Annotated[str, Form()] = "",
-    email: Annotated[str, Form()] = "",
-    phone: Annotated[str, Form()] = "",
-) -> HTMLResponse:
-    """«Другой код» without JavaScript: the same form, values kept, a new captcha."""
-    return await _register_page(request, ctx, {"login": login, "email": email, "phone": phone}, {}, 200)
 
 
 async def _sent_page(request: Request, ctx: Ctx, message: str | None = None, code: int = 200) -> HTMLResponse:

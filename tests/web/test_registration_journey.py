@@ -1,0 +1,142 @@
+"""The customer's way in, in a real browser, as the manual tells it: login page (fig. 1),
+«Зарегистрироваться» (fig. 2), the letter in the mailbox, the link, «Подтвердить»,
+«Профиль» (fig. 3), the guides behind the blue «?», «Выйти»."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from playwright.async_api import Page, expect
+from pypdf import PdfReader
+
+from tests.web.harness import (
+    WebStack, fill_registration, follow_link_in_letter, open_letter_in_mailbox, register, unique_login,
+)
+
+
+async def _download_guide(page: Page, expected_title: str) -> None:
+    """Click the blue «?» in the top-right corner and read the PDF it gives."""
+    help_link = page.get_by_role("link", name=re.compile("Скачать .*инструкци"))
+    box = await help_link.bounding_box()
+    viewport = page.viewport_size
+    assert box and viewport and box["x"] > viewport["width"] * 0.8 and box["y"] < 100, "«?» sits top-right"
+    async with page.expect_download() as info:
+        await help_link.click()
+    download = await info.value
+    path = await download.path()
+    assert download.suggested_filename.endswith(".pdf")
+    reader = PdfReader(io.BytesIO(path.read_bytes()))
+    assert reader.metadata is not None and reader.metadata.title == expected_title
+    assert "Регистрация пользователя" in "".join(p.extract_text() for p in reader.pages)
+
+
+async def test_register_confirm_by_mail_and_land_on_profile(page: Page, cabinet: WebStack) -> None:
+    login = unique_login("journey")
+    email = f"{login}@example.ru"
+
+    await page.goto(f"{cabinet.api_url}/")
+    await expect(page).to_have_url(re.compile(r"/login$"))
+    await expect(page.get_by_role("heading", name="Вход в систему")).to_be_visible()
+    await expect(page.get_by_label("Имя пользователя")).to_be_visible()
+    await expect(page.get_by_label("Пароль")).to_be_visible()
+    await expect(page.get_by_role("button", name="Войти")).to_be_visible()
+    await expect(page.get_by_role("link", name="Забыли пароль?")).to_be_visible()
+    await _download_guide(page, "Краткая инструкция по регистрации")
+
+    await register(page, cabinet.api_url, login, email)
+    await expect(page.get_by_role("heading", name="Проверьте почту")).to_be_visible()
+    await expect(page.get_by_text("Повторная отправка станет доступна через")).to_be_visible()
+
+    mail_page = await open_letter_in_mailbox(page, cabinet, email, "Подтверждение регистрации")
+    await expect(mail_page.get_by_text(login).first).to_be_visible()
+    confirm = await follow_link_in_letter(mail_page, "Подтвердить адрес")
+    await expect(confirm.get_by_role("heading", name="Подтверждение адреса электронной почты")).to_be_visible()
+    await confirm.get_by_role("button", name="Подтвердить").click()
+
+    await expect(confirm.get_by_role("heading", name="Профиль")).to_be_visible()
+    await expect(confirm.get_by_role("status")).to_contain_text("Регистрация завершена")
+    await expect(confirm.locator(".facts")).to_contain_text(login)
+    await _download_guide(confirm, "Инструкция по работе с Личным кабинетом")
+
+    await confirm.get_by_role("button", name="Выйти").click()
+    await expect(confirm.get_by_role("heading", name="Вход в систему")).to_be_visible()
+    await confirm.goto(f"{cabinet.api_url}/profile")
+    await expect(confirm).to_have_url(re.compile(r"/login$"))  # the session is gone
+
+
+async def test_taken_login_is_shown_at_the_field_and_values_are_kept(page: Page, cabinet: WebStack) -> None:
+    login = unique_login("taken")
+    await register(page, cabinet.api_url, login, f"{login}@example.ru")
+    await expect(page.get_by_role("heading", name="Проверьте почту")).to_be_visible()
+
+    other_email = f"other-{login}@example.ru"
+    await register(page, cabinet.api_url, login, other_email)
+    await expect(page.get_by_role("alert")).to_contain_text("Этот логин уже занят")
+    login_field = page.get_by_label("Логин")
+    await expect(login_field).to_have_attribute("aria-invalid", "true")
+    await expect(login_field).to_have_accessible_description(re.compile("Этот логин уже занят"))
+    await expect(login_field).to_have_value(login)
+    await expect(page.get_by_label("Адрес электронной почты")).to_have_value(other_email)
+    await expect(page.get_by_label("Пароль", exact=True)).to_have_value("")  # never echoed back
+    await expect(page.get_by_label("Подтверждение пароля")).to_have_value("")
+    # The summary links to the field, and following it puts the cursor there.
+    await page.get_by_role("alert").get_by_role("link").first.click()
+    await expect(login_field).to_be_focused()
+
+
+async def test_wrong_captcha_is_reported_and_a_new_code_is_shown(page: Page, cabinet: WebStack) -> None:
+    login = unique_login("captcha")
+    await page.goto(f"{cabinet.api_url}/register")
+    first_code = await page.locator("#captcha_id").input_value()
+    await fill_registration(page, login, f"{login}@example.ru", captcha="ZZZZZ")
+    await page.get_by_role("button", name="Зарегистрироваться").click()
+
+    answer = page.get_by_label("Введите символы с картинки")
+    await expect(answer).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_role("alert")).to_contain_text("Код авторизации")
+    second_code = await page.locator("#captcha_id").input_value()
+    assert second_code != first_code, "a failed answer uses up the code"
+
+    # «Другой код» swaps the picture in place (captcha.js), keeping what was typed.
+    async with page.expect_response(re.compile(r"/api/v1/captcha/.+\.png")) as picture:
+        await page.get_by_role("button", name="Другой код").click()
+    assert (await picture.value).ok
+    await expect(page.locator("#captcha_id")).not_to_have_value(second_code)
+    await expect(page.get_by_label("Логин")).to_have_value(login)
+    await expect(answer).to_be_focused()
+
+
+async def test_expired_link_leads_to_a_clear_page(page: Page, short_lived_cabinet: WebStack) -> None:
+    stack = short_lived_cabinet
+    login = unique_login("late")
+    email = f"{login}@example.ru"
+    await register(page, stack.api_url, login, email)
+    mail_page = await open_letter_in_mailbox(page, stack, email, "Подтверждение регистрации")
+    confirm = await follow_link_in_letter(mail_page, "Подтвердить адрес")
+    await expect(confirm.get_by_role("button", name="Подтвердить")).to_be_visible()
+
+    # The customer comes back too late: the sign-up expires (4 s here, 72 h in production).
+    await page.goto(f"{stack.api_url}/register/sent")
+    await _reload_until(page, re.compile(r"срок (подтверждения регистрации |её )?истёк", re.IGNORECASE))
+
+    await confirm.get_by_role("button", name="Подтвердить").click()
+    card = confirm.locator("[data-outcome]")
+    await expect(card).to_have_attribute("data-outcome", re.compile("^(expired|invalid)$"))
+    await expect(confirm.get_by_role("heading", level=1)).to_have_text(re.compile("Срок действия ссылки истёк|Ссылка недействительна"))
+    await expect(confirm.get_by_role("link", name="Зарегистрироваться заново")).to_be_visible()
+    await expect(confirm.get_by_role("link", name="Служба поддержки пользователей").first).to_be_visible()
+    assert "Traceback" not in await confirm.content()
+
+    # The login is free again: the same customer registers anew.
+    await register(page, stack.api_url, login, email)
+    await expect(page.get_by_role("heading", name="Проверьте почту")).to_be_visible()
+
+
+async def _reload_until(page: Page, text: str | re.Pattern[str], attempts: int = 60) -> None:
+    for _ in range(attempts):
+        if await page.get_by_text(text).count():
+            return
+        await page.wait_for_timeout(500)
+        await page.reload()
+    raise AssertionError(f"{text!r} never appeared")
