@@ -81,3 +81,18 @@ def test_guide_images_are_the_page_screenshots() -> None:
     for slug in GUIDES:
         for ref in IMAGE_REF.findall((GUIDES_DIR / f"{slug}.md").read_text(encoding="utf-8")):
             assert Path(ref).stem in module.PAGES, f"{ref} in {slug}.md is not taken by docs/tools/screenshots.py"
+
+
+def test_readme_shows_a_screenshot_of_every_page() -> None:
+    import importlib.util
+
+    root = GUIDES_DIR.parents[1]
+    spec = importlib.util.spec_from_file_location("screenshots", root / "docs" / "tools" / "screenshots.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for name in module.PAGES:
+        assert f"](docs/img/{name}.png)" in readme, f"README does not show {name}.png"
+        png = root / "docs" / "img" / f"{name}.png"
+        assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{png} missing: run `make screenshots`"
