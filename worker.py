@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from temporalio.worker import Worker
 
+from activities.password import PasswordActivities
 from activities.signup import SignupActivities
 from lkk.db import create_schema, make_engine
 from lkk.logging_setup import configure_logging
@@ -20,16 +21,26 @@ from lkk.mail.sender import SmtpSender
 from lkk.settings import Settings, get_settings
 from lkk.temporal import connect
 from workflows.onboarding import OnboardingWorkflow
+from workflows.password_changed import PasswordChangedNoticeWorkflow
+from workflows.password_reset import PasswordResetWorkflow
 
-WORKFLOWS = [OnboardingWorkflow]
+WORKFLOWS = [OnboardingWorkflow, PasswordResetWorkflow, PasswordChangedNoticeWorkflow]
 
 log = logging.getLogger("lkk.worker")
 
 
 def build_activities(settings: Settings) -> list[object]:
     engine = make_engine(settings.database_url)
-    signup = SignupActivities(engine, settings, SmtpSender(settings))
-    return [signup.send_confirmation_email, signup.expire_signup]
+    sender = SmtpSender(settings)
+    signup = SignupActivities(engine, settings, sender)
+    password = PasswordActivities(engine, settings, sender)
+    return [
+        signup.send_confirmation_email,
+        signup.expire_signup,
+        password.send_password_reset_email,
+        password.expire_password_reset,
+        password.send_password_changed_email,
+    ]
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:

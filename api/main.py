@@ -16,14 +16,19 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.csrf import CsrfFailed, make_csrf
 from api.deps import AppContext
-from api.routes import account_pages, captcha_api, help_pages, registration_api, registration_pages
+from api.json_only import JsonOnlyApiMiddleware
+from api.ratelimit import RateLimited, RateLimiter
+from api.routes import account_pages, auth_api, auth_pages, captcha_api, help_pages, registration_api, registration_pages
 from api.security_headers import SecurityHeadersMiddleware
 from api.templating import STATIC_DIR, make_templates, render
 from lkk.db import create_schema, make_engine
 from lkk.logging_setup import configure_logging
 from lkk.settings import Settings, get_settings
+from lkk.store import login_throttle
 from lkk.temporal import connect
+from lkk.timeutil import utcnow
 
 log = logging.getLogger("lkk.api")
 
@@ -36,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         if settings.database_url.startswith("sqlite"):
             create_schema(engine)
+        # Forget failure counters nobody touched for a day (unknown logins included).
+        login_throttle.purge_stale(engine, settings, now=utcnow())
         ctx = AppContext(settings=settings, engine=engine)
         app.state.ctx = ctx
         try:
@@ -54,11 +61,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.state.templates = make_templates(settings)
     app.state.guides = help_pages.GuideCache(settings)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.state.csrf = make_csrf(settings)
+    app.state.limiter = RateLimiter(settings)
+    app.add_middleware(JsonOnlyApiMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://"))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (captcha_api, registration_api, registration_pages, account_pages, help_pages):
+    for module in (captcha_api, registration_api, registration_pages, auth_api, auth_pages, account_pages, help_pages):
         app.include_router(module.router)
     _install_error_pages(app)
     return app
@@ -93,6 +104,30 @@ def _install_error_pages(app: FastAPI) -> None:
             context = {"title": title, "text": text, "kind": "error", "actions": [("/", "На главную страницу")]}
             return render(request, "message.html", context, status_code=exc.status_code)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(request: Request, exc: RateLimited) -> Response:
+        text = f"Слишком много запросов с вашего адреса. Повторите через {exc.retry_after} с."
+        headers = {"Retry-After": str(exc.retry_after)}
+        if _wants_html(request):
+            response = render(request, "message.html", {"title": "Слишком много запросов", "text": text}, status_code=429)
+            response.headers.update(headers)
+            return response
+        return JSONResponse({"detail": text, "retry_after_seconds": exc.retry_after}, status_code=429, headers=headers)
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        log.warning("CSRF check failed on %s %s", request.method, request.url.path)
+        return render(
+            request,
+            "message.html",
+            {
+                "title": "Страница устарела",
+                "text": "Форма устарела или отправлена с другого сайта. Откройте страницу заново и повторите.",
+                "outcome": "csrf",
+            },
+            status_code=403,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from api.csrf import page_token, set_cookie
 from lkk.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -34,5 +35,14 @@ def tel_uri_number(phone: str) -> str:
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    """Render a page; every page carries a CSRF token for its forms (see ``api.csrf``)."""
     templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(request, template, context or {}, status_code=status_code)
+    token, new_cookie = page_token(request)
+    response = templates.TemplateResponse(
+        request, template, {**(context or {}), "csrf_token": token}, status_code=status_code
+    )
+    if new_cookie:
+        set_cookie(request, response, new_cookie)
+    # Pages show personal data and carry tokens: never keep them in shared caches or history.
+    response.headers["Cache-Control"] = "no-store"
+    return response

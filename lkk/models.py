@@ -46,6 +46,12 @@ class Account(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True, index=True))
     activated_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     password_changed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # Password recovery: the argon2 hash of the mailed one-time password and its expiry.
+    # Separate from password_hash, so the old password keeps working until this one is used.
+    otp_hash: str | None = Field(default=None, max_length=255)
+    otp_expires_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # Set when the one-time password was used: the customer must choose their own first.
+    must_change_password: bool = Field(default=False)
 
 
 class ConfirmationToken(SQLModel, table=True):
@@ -88,3 +94,15 @@ class CaptchaChallenge(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=43)
     answer: str = Field(max_length=16)
     expires_at: datetime = Field(sa_column=_utc_column(index=True))
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per login key (the SHA-256 of the casefolded login, known or not),
+    so lockouts grow across restarts and replicas and look alike for unknown logins."""
+
+    __tablename__ = "login_throttles"
+
+    key_hash: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    last_failure_at: datetime = Field(sa_column=_utc_column(index=True))
+    locked_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

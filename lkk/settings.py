@@ -79,6 +79,39 @@ class Settings(BaseSettings):
     session_cookie_name: str = "lkk_session"
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 3600
+    # How long a form's CSRF token (double-submit cookie) stays valid; a form left
+    # open longer is shown again with a fresh token.
+    csrf_token_seconds: int = 12 * 3600
+
+    # Login guessing: counted per login (known or not, so a lockout reveals nothing),
+    # stored in the database so restarts do not reset it.
+    login_captcha_after_failures: int = 3
+    login_lockout_after_failures: int = 5
+    login_lockout_base_seconds: int = 60  # the first lockout; each further failure doubles it
+    login_lockout_max_seconds: int = 30 * 60
+    login_failure_memory_seconds: int = 24 * 3600  # a quiet day forgets old failures
+
+    # Per-client-IP rate limits (``limits`` notation, several joined by ";").
+    # memory:// is per process; with several API replicas point all of them at one
+    # Redis, e.g. redis://127.0.0.1:6379/0.
+    rate_limit_storage_uri: str = "memory://"
+    rate_limit_key_prefix: str = "lkk-rl"  # separates deployments sharing one Redis
+    rate_limit_login: str = "30/minute;300/hour"  # every login attempt (bounds argon2 CPU)
+    rate_limit_login_failures: str = "10/minute;60/hour"  # failed logins
+    rate_limit_register: str = "10/minute;50/hour"
+    rate_limit_resend: str = "10/minute;60/hour"
+    rate_limit_password_reset: str = "5/minute;30/hour"
+    rate_limit_password_change: str = "10/minute;60/hour"
+    rate_limit_binding: str = "10/minute;60/hour"  # for the contract binding endpoints
+
+    # Password recovery
+    password_reset_ttl_seconds: int = 3600  # the mailed one-time password's lifetime
+    password_reset_resend_cooldown_seconds: int = 5 * 60  # repeated requests in between are ignored
+    password_reset_max_emails: int = 3  # per recovery (one workflow run)
+    password_reset_min_response_ms: int = 400  # answer no faster, so a match is not visible in timing
+    one_time_password_length: int = 12  # ~59 bits from a 31-character alphabet
+    # Security e-mails (recovery, "password changed"): SMTP trouble is retried this long.
+    security_mail_retry_seconds: int = 72 * 3600
 
     # Supplier branding (the Inter RAO group has several guaranteed suppliers)
     supplier_name: str = "ПАО «Энергосбыт-Пример»"

@@ -20,6 +20,17 @@ def onboarding_workflow_id(account_id: str) -> str:
     return f"onboarding-{account_id}"
 
 
+def password_reset_workflow_id(account_id: str) -> str:
+    """One recovery per account at a time: repeated requests join the running one
+    (signal-with-start), so they cannot multiply e-mails or valid passwords."""
+    return f"password-reset-{account_id}"
+
+
+def password_changed_workflow_id(account_id: str, nonce: str) -> str:
+    """One notice per change; the nonce is random, made by the API."""
+    return f"password-changed-{account_id}-{nonce}"
+
+
 async def connect(settings: Settings, *, wait_seconds: float = 0.0) -> Client:
     """Connect with the pydantic converter; optionally keep trying while the server starts."""
     deadline = asyncio.get_running_loop().time() + wait_seconds

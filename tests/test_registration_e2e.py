@@ -32,6 +32,12 @@ def _dev_settings(settings: Settings, env: WorkflowEnvironment, **overrides: obj
     )
 
 
+def _csrf(page: httpx.Response) -> str:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, "every form carries a CSRF token"
+    return token.group(1)
+
+
 def _register(web: httpx.Client, login: str, email: str) -> httpx.Response:
     page = web.get("/register")
     assert page.status_code == 200 and "Регистрация пользователя" in page.text
@@ -40,6 +46,7 @@ def _register(web: httpx.Client, login: str, email: str) -> httpx.Response:
     return web.post(
         "/register",
         data={
+            "csrf_token": _csrf(page),
             "login": login,
             "email": email,
             "phone": "8 (912) 345-67-89",
@@ -72,7 +79,9 @@ async def test_sign_up_confirm_and_land_on_profile(
 
         confirm_page = web.get(link)
         assert confirm_page.status_code == 200 and "Подтвердить" in confirm_page.text
-        confirmed = web.post("/confirm", data={"token": token})
+        forged = web.post("/confirm", data={"token": token})
+        assert forged.status_code == 403  # no CSRF token: refused, nothing confirmed
+        confirmed = web.post("/confirm", data={"token": token, "csrf_token": _csrf(confirm_page)})
         assert confirmed.status_code == 303 and confirmed.headers["location"].startswith("/profile")
         profile = web.get("/profile")
         assert profile.status_code == 200
@@ -109,7 +118,7 @@ async def test_unconfirmed_sign_up_expires_and_login_is_free_again(
         result = await asyncio.wait_for(handle.result(), timeout=60)
         assert result.stage is OnboardingStage.EXPIRED
 
-        late = web.post("/confirm", data={"token": token_from(mail)})
+        late = web.post("/confirm", data={"token": token_from(mail), "csrf_token": _csrf(web.get("/login"))})
         assert late.status_code in (400, 410)
         again = _register(web, login, email)
         assert again.status_code == 303, again.text

@@ -85,3 +85,84 @@ class ExpireSignupInput(BaseModel):
 
 class ExpireSignupResult(BaseModel):
     expired: bool  # True: the pending account was deleted; False: it was already active
+
+
+# --- password recovery and "password changed" notices -----------------------------
+# Only account ids, counters and times: the one-time password is generated, hashed and
+# mailed inside the activity and never returned from it.
+
+
+class PasswordResetInput(BaseModel):
+    account_id: str
+    otp_ttl_seconds: int
+    resend_cooldown_seconds: int
+    max_emails: int
+    mail_retry_seconds: int
+
+
+class PasswordResetRequested(BaseModel):
+    """Signal (also the start signal): the customer submitted a matching login + e-mail."""
+
+    requested_at: datetime
+
+
+class OneTimePasswordUsed(BaseModel):
+    """Signal: the customer logged in with the mailed password; nothing left to expire."""
+
+    used_at: datetime
+
+
+class PasswordResetState(BaseModel):
+    emails_sent: int
+    requests: int
+    expires_at: datetime | None
+    used: bool
+
+
+class PasswordResetResult(BaseModel):
+    emails_sent: int
+    requests: int
+    used: bool
+    mail_problem: str | None = None
+
+
+class SendPasswordResetInput(BaseModel):
+    account_id: str
+    seq: int  # 0 for the first e-mail of this recovery, then 1, 2, ...
+    otp_ttl_seconds: int
+
+
+class SendPasswordResetResult(BaseModel):
+    sent: bool  # False when the account is no longer active
+    expires_at: datetime | None = None
+
+
+class ExpirePasswordResetInput(BaseModel):
+    account_id: str
+
+
+class ExpirePasswordResetResult(BaseModel):
+    cleared: bool  # False: it had been used or replaced
+
+
+class PasswordChangeReason(StrEnum):
+    RECOVERY = "recovery"  # logged in with the mailed one-time password
+    PROFILE = "profile"  # changed in the profile
+    SET_AFTER_RECOVERY = "set_after_recovery"  # chose their own after recovery
+
+
+class PasswordChangedInput(BaseModel):
+    account_id: str
+    reason: PasswordChangeReason
+    changed_at: datetime
+    mail_retry_seconds: int
+
+
+class SendPasswordChangedInput(BaseModel):
+    account_id: str
+    reason: PasswordChangeReason
+    changed_at: datetime
+
+
+class SendPasswordChangedResult(BaseModel):
+    sent: bool

@@ -1,17 +1,23 @@
-"""The login page (fig. 1), the Profile («Профиль», fig. 3) and logout."""
+"""The Profile («Профиль», fig. 3): the customer's data, password change, sessions."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
-from api.cookies import clear_session_cookie
+from api.cookies import set_session_cookie
+from api.csrf import CSRF_GUARD
 from api.deps import Ctx, CurrentAccount
+from api.ratelimit import rate_limit
+from api.services import passwords as password_svc
 from api.templating import render
-from lkk.store import web_sessions
+from lkk.models import Account
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD])
+
+PASSWORD_CHANGED = "Пароль изменён. Все другие сеансы входа завершены."
 
 
 @router.get("/")
@@ -19,23 +25,42 @@ async def home(account: CurrentAccount) -> RedirectResponse:
     return RedirectResponse("/profile" if account else "/login", status_code=303)
 
 
-@router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request) -> HTMLResponse:
-    return render(request, "login.html", {"values": {}, "errors": {}})
+def _gate(account: Account | None) -> RedirectResponse | None:
+    """Signed-in pages: the login page for strangers, the new-password page after recovery."""
+    if account is None:
+        return RedirectResponse("/login", status_code=303)
+    if account.must_change_password:
+        return RedirectResponse("/password/set", status_code=303)
+    return None
 
 
 @router.get("/profile", response_class=HTMLResponse)
-async def profile(request: Request, account: CurrentAccount, welcome: int = 0) -> Response:
-    if account is None:
-        return RedirectResponse("/login", status_code=303)
-    return render(request, "profile.html", {"account": account, "welcome": bool(welcome)})
+async def profile(request: Request, account: CurrentAccount, welcome: int = 0, password_changed: int = 0) -> Response:
+    if (redirect := _gate(account)) is not None:
+        return redirect
+    return render(
+        request,
+        "profile.html",
+        {"account": account, "welcome": bool(welcome), "notice": PASSWORD_CHANGED if password_changed else None, "errors": {}},
+    )
 
 
-@router.post("/logout")
-async def logout(request: Request, ctx: Ctx) -> RedirectResponse:
-    token = request.cookies.get(ctx.settings.session_cookie_name)
-    if token:
-        await run_in_threadpool(web_sessions.close_session, ctx.engine, token)
-    response = RedirectResponse("/login", status_code=303)
-    clear_session_cookie(response, ctx.settings)
+@router.post("/profile/password", response_class=HTMLResponse, dependencies=[rate_limit("password_change")])
+async def change_password(
+    request: Request,
+    ctx: Ctx,
+    account: CurrentAccount,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    new_password_confirm: Annotated[str, Form()] = "",
+) -> Response:
+    if (redirect := _gate(account)) is not None:
+        return redirect
+    assert account is not None
+    try:
+        changed = await password_svc.change_password(ctx, account, current_password, new_password, new_password_confirm)
+    except password_svc.PasswordRejected as rejected:
+        return render(request, "profile.html", {"account": account, "errors": rejected.errors}, status_code=422)
+    response = RedirectResponse("/profile?password_changed=1", status_code=303)
+    set_session_cookie(response, ctx.settings, changed.session_token)
     return response

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from api.cookies import set_session_cookie
 from api.deps import Ctx
 from api.forms import parse_registration
+from api.ratelimit import rate_limit
 from api.services import registration as svc
 from lkk.store.signups import ConfirmOutcome
 from workflows.messages import OnboardingStage
@@ -72,7 +73,8 @@ def _error(code: int, detail: str, errors: dict[str, str] | None = None) -> JSON
     "/registrations",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RegistrationOut,
-    responses={422: {"model": ErrorOut}, 409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses={422: {"model": ErrorOut}, 409: {"model": ErrorOut}, 429: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    dependencies=[rate_limit("register")],
 )
 async def create_registration(body: RegistrationIn, ctx: Ctx) -> RegistrationOut | JSONResponse:
     form, errors = parse_registration(
@@ -94,6 +96,7 @@ async def create_registration(body: RegistrationIn, ctx: Ctx) -> RegistrationOut
     "/registrations/resend",
     response_model=ResendOut,
     responses={400: {"model": ErrorOut}, 429: {"model": ResendOut}, 409: {"model": ResendOut}, 410: {"model": ResendOut}},
+    dependencies=[rate_limit("resend")],
 )
 async def resend_link(body: HandleIn, ctx: Ctx) -> ResendOut | JSONResponse:
     account_id = svc.read_handle(ctx, body.registration_handle)

@@ -9,8 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.cookies import SIGNUP_COOKIE, set_session_cookie, set_signup_cookie
+from api.csrf import CSRF_GUARD
 from api.deps import Ctx
 from api.forms import parse_registration
+from api.ratelimit import rate_limit
 from api.services import registration as svc
 from api.templating import render
 from lkk import captcha
@@ -18,7 +20,7 @@ from lkk.store import signups
 from lkk.store.signups import ConfirmOutcome
 from lkk.timeutil import utcnow
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD])
 
 KEPT_FIELDS = ("login", "email", "phone")  # never the passwords
 
@@ -61,7 +63,7 @@ async def register_form(request: Request, ctx: Ctx) -> HTMLResponse:
     return await _register_page(request, ctx, {}, {}, 200)
 
 
-@router.post("/register", response_class=HTMLResponse)
+@router.post("/register", response_class=HTMLResponse, dependencies=[rate_limit("register")])
 async def register_submit(
     request: Request,
     ctx: Ctx,
@@ -118,7 +120,7 @@ async def register_sent(request: Request, ctx: Ctx) -> HTMLResponse:
     return await _sent_page(request, ctx)
 
 
-@router.post("/register/resend", response_class=HTMLResponse)
+@router.post("/register/resend", response_class=HTMLResponse, dependencies=[rate_limit("resend")])
 async def register_resend(request: Request, ctx: Ctx) -> HTMLResponse:
     account_id = svc.read_handle(ctx, request.cookies.get(SIGNUP_COOKIE, ""))
     if account_id is None:

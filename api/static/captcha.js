@@ -8,7 +8,8 @@ document.addEventListener("DOMContentLoaded", function () {
   var answer = document.getElementById("captcha_answer");
   var status = document.getElementById("captcha-status");
   if (!link || !image || !hidden || !window.fetch) return;
-  link.setAttribute("role", "button");
+  if (link.tagName === "A") link.setAttribute("role", "button");
+  link.hidden = false;
   link.addEventListener("click", function (event) {
     event.preventDefault();
     fetch("/api/v1/captcha", { method: "POST", headers: { "Accept": "application/json" } })
@@ -19,6 +20,9 @@ document.addEventListener("DOMContentLoaded", function () {
         if (answer) { answer.value = ""; answer.focus(); }
         if (status) status.textContent = "Показан новый код.";
       })
-      .catch(function () { window.location.href = link.href; });  // the no-JS path
+      .catch(function () {  // the no-JS path, where there is one
+        if (link.href) window.location.href = link.href;
+        else if (status) status.textContent = "Не удалось показать новый код. Обновите страницу.";
+      });
   });
 });

@@ -114,13 +114,13 @@ def test_unknown_contract_costs_as_much_time_as_a_known_one(sample: Engine) -> N
     registry = SqlBillingRegistry(sample, hasher=hasher)
     code = issue_code(sample, OPEN_LEGAL[0], now=NOW, hasher=hasher).code
 
-    def timed(number: str) -> float:
-        samples = []
-        for _ in range(7):
-            start = time.perf_counter()
-            registry.verify_binding(number, OPEN_LEGAL[1], OPEN_LEGAL[2], code[::-1], NOW)
-            samples.append(time.perf_counter() - start)
-        return statistics.median(samples)
+    def once(number: str) -> float:
+        start = time.perf_counter()
+        registry.verify_binding(number, OPEN_LEGAL[1], OPEN_LEGAL[2], code[::-1], NOW)
+        return time.perf_counter() - start
 
-    known, unknown = timed(OPEN_LEGAL[0]), timed("7701-999999")
+    # Interleaved, so a burst of load on a shared machine hits both sides alike.
+    pairs = [(once(OPEN_LEGAL[0]), once("7701-999999")) for _ in range(9)]
+    known = statistics.median(k for k, _ in pairs)
+    unknown = statistics.median(u for _, u in pairs)
     assert 0.5 < unknown / known < 2.0, (known, unknown)

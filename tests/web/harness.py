@@ -43,6 +43,11 @@ MISSING_CHROMIUM = (
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
 PASSWORD = "зимний-вечер-2026"
+PER_IP_LIMITS_OFF = {
+    name: "10000/minute"
+    for name in ("rate_limit_login", "rate_limit_login_failures", "rate_limit_register", "rate_limit_resend",
+                 "rate_limit_password_reset", "rate_limit_password_change", "rate_limit_binding")
+}
 
 
 def chromium_path() -> str:
@@ -88,7 +93,9 @@ def stack_settings(data_dir: Path, smtp_port: int, temporal_address: str, **over
         captcha_test_answer=CAPTCHA_TEST_ANSWER,
         temporal_address=temporal_address,
         temporal_task_queue=f"web-{uuid.uuid4().hex[:8]}",
-        **overrides,
+        # One browser from 127.0.0.1 plays many customers here: the per-IP limits (tested
+        # on their own in tests/test_login.py) would only make these tests flaky.
+        **{**PER_IP_LIMITS_OFF, **overrides},
     )
 
 
@@ -184,3 +191,34 @@ async def follow_link_in_letter(mail_page: Page, link_text: re.Pattern[str] | st
 
 async def no_horizontal_scroll(page: Page) -> bool:
     return bool(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+async def log_in(page: Page, base_url: str, login: str, password: str) -> None:
+    """The login window (fig. 1): «Имя пользователя», «Пароль», «Войти»."""
+    if not page.url.endswith("/login"):
+        await page.goto(f"{base_url}/login")
+    await page.get_by_label("Имя пользователя").fill(login)
+    await page.get_by_label("Пароль", exact=True).fill(password)
+    await page.get_by_role("button", name="Войти").click()
+
+
+async def log_out(page: Page) -> None:
+    await page.get_by_role("button", name="Выйти", exact=True).click()
+    await expect(page.get_by_role("heading", name="Вход в систему")).to_be_visible()
+
+
+async def request_new_password(page: Page, base_url: str, login: str, email: str) -> None:
+    """Password recovery (fig. 4): «Забыли пароль?», login + e-mail, «Сбросить пароль»."""
+    await page.goto(f"{base_url}/login")
+    await page.get_by_role("link", name="Забыли пароль?").click()
+    await page.get_by_label("Логин").fill(login)
+    await page.get_by_label("Адрес электронной почты").fill(email)
+    await page.get_by_role("button", name="Сбросить пароль").click()
+
+
+async def mailed_password(mail_page: Page) -> str:
+    """The one-time password as the customer reads it in the letter's text."""
+    text = await mail_page.locator("pre").inner_text()
+    found = re.search(r"новый пароль для входа:\s*(\S+)", text)
+    assert found, f"no password in the letter: {text!r}"
+    return found.group(1)

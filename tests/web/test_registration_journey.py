@@ -10,8 +10,11 @@ import re
 from playwright.async_api import Page, expect
 from pypdf import PdfReader
 
+from tests.conftest import CAPTCHA_TEST_ANSWER
+
 from tests.web.harness import (
-    WebStack, fill_registration, follow_link_in_letter, open_letter_in_mailbox, register, unique_login,
+    PASSWORD, WebStack, fill_registration, follow_link_in_letter, log_in, log_out, mailed_password,
+    open_letter_in_mailbox, register, request_new_password, unique_login,
 )
 
 
@@ -59,10 +62,30 @@ async def test_register_confirm_by_mail_and_land_on_profile(page: Page, cabinet:
     await expect(confirm.locator(".facts")).to_contain_text(login)
     await _download_guide(confirm, "Инструкция по работе с Личным кабинетом")
 
-    await confirm.get_by_role("button", name="Выйти").click()
-    await expect(confirm.get_by_role("heading", name="Вход в систему")).to_be_visible()
+    await log_out(confirm)
     await confirm.goto(f"{cabinet.api_url}/profile")
     await expect(confirm).to_have_url(re.compile(r"/login$"))  # the session is gone
+
+    # «Забыли пароль?»: the new password comes by mail, works once, then the customer sets their own.
+    await request_new_password(confirm, cabinet.api_url, login, email)
+    await expect(confirm.get_by_role("status")).to_contain_text("Если логин и адрес электронной почты указаны верно")
+    letter = await open_letter_in_mailbox(confirm, cabinet, email, "Восстановление пароля")
+    one_time = await mailed_password(letter)
+    await log_in(confirm, cabinet.api_url, login, one_time)
+    await expect(confirm.get_by_role("heading", name="Придумайте новый пароль")).to_be_visible()
+    await confirm.goto(f"{cabinet.api_url}/profile")  # no way around it
+    await expect(confirm.get_by_role("heading", name="Придумайте новый пароль")).to_be_visible()
+    new_password = "летний-полдень-2027"
+    await confirm.get_by_label("Новый пароль", exact=True).fill(new_password)
+    await confirm.get_by_label("Новый пароль ещё раз").fill(new_password)
+    await confirm.get_by_role("button", name="Сохранить пароль").click()
+    await expect(confirm.get_by_role("heading", name="Профиль")).to_be_visible()
+    await log_out(confirm)
+
+    await log_in(confirm, cabinet.api_url, login, one_time)  # the mailed one was good for one use
+    await expect(confirm.get_by_role("alert")).to_contain_text("Неверное имя пользователя или пароль")
+    await log_in(confirm, cabinet.api_url, login, new_password)
+    await expect(confirm.get_by_role("heading", name="Профиль")).to_be_visible()
 
 
 async def test_taken_login_is_shown_at_the_field_and_values_are_kept(page: Page, cabinet: WebStack) -> None:
@@ -140,3 +163,40 @@ async def _reload_until(page: Page, text: str | re.Pattern[str], attempts: int =
         await page.wait_for_timeout(500)
         await page.reload()
     raise AssertionError(f"{text!r} never appeared")
+
+
+async def test_wrong_passwords_bring_a_captcha_then_a_lockout(page: Page, cabinet: WebStack) -> None:
+    login = unique_login("locked")
+    email = f"{login}@example.ru"
+    await register(page, cabinet.api_url, login, email)
+    letter = await open_letter_in_mailbox(page, cabinet, email, "Подтверждение регистрации")
+    confirm = await follow_link_in_letter(letter, "Подтвердить адрес")
+    await confirm.get_by_role("button", name="Подтвердить").click()
+    await log_out(confirm)
+
+    settings = cabinet.settings
+    locked_at = None
+    for attempt in range(1, settings.login_lockout_after_failures + 2):
+        await confirm.get_by_label("Имя пользователя").fill(login)
+        await confirm.get_by_label("Пароль", exact=True).fill(f"не-тот-пароль-{attempt}")
+        if await confirm.get_by_label("Введите символы с картинки").count():
+            await confirm.get_by_label("Введите символы с картинки").fill(CAPTCHA_TEST_ANSWER)
+        await confirm.get_by_role("button", name="Войти").click()
+        alert = await confirm.get_by_role("alert").inner_text()
+        if "Слишком много неудачных попыток входа" in alert:
+            locked_at = attempt
+            break
+        assert "Неверное имя пользователя или пароль" in alert or "код" in alert.lower()
+        if attempt == settings.login_captcha_after_failures:
+            await expect(confirm.get_by_role("group", name="Код авторизации")).to_be_visible()
+    assert locked_at is not None and locked_at > settings.login_captcha_after_failures, locked_at
+    await expect(confirm.get_by_role("link", name="Забыли пароль?")).to_be_visible()
+    assert "Traceback" not in await confirm.content()
+
+    # Even the right password waits out the lockout.
+    await log_in(confirm, cabinet.api_url, login, PASSWORD)
+    if await confirm.get_by_label("Введите символы с картинки").count():
+        await confirm.get_by_label("Введите символы с картинки").fill(CAPTCHA_TEST_ANSWER)
+        await confirm.get_by_label("Пароль", exact=True).fill(PASSWORD)
+        await confirm.get_by_role("button", name="Войти").click()
+    await expect(confirm.get_by_role("alert")).to_contain_text("Слишком много неудачных попыток входа")

@@ -1,0 +1,106 @@
+"""Per-client-IP rate limits on the ``limits`` library (the engine behind slowapi).
+
+One ``RateLimiter`` per app, built from settings: ``memory://`` by default (per
+process), or a shared Redis (``LKK_RATE_LIMIT_STORAGE_URI=redis://host:6379/0``) so
+several API replicas count together. Moving windows: no double burst at a window edge.
+
+Use on any endpoint that must not be hammered, e.g. the contract binding endpoints::
+
+    from api.ratelimit import rate_limit
+
+    @router.post("/contracts/bind", dependencies=[rate_limit("binding")])
+    async def bind(...): ...
+
+The rule name refers to ``Settings.rate_limit_<name>`` (``rate_limit_binding`` exists).
+An exceeded limit raises ``RateLimited``; ``api.main`` turns it into a 429 with
+``Retry-After`` (a Russian page, or JSON under /api/). The client IP is the ASGI
+client address: behind a reverse proxy run uvicorn with ``--proxy-headers
+--forwarded-allow-ips=<proxy>`` so it is the customer's, not the proxy's.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+from fastapi import Depends, Request
+from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
+from limits.storage import Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from starlette.concurrency import run_in_threadpool
+
+from lkk.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RULES = ("login", "login_failures", "register", "resend", "password_reset", "password_change", "binding")
+
+
+class RateLimited(Exception):
+    def __init__(self, rule: str, retry_after: int) -> None:
+        super().__init__(rule)
+        self.rule = rule
+        self.retry_after = retry_after
+
+
+class RateLimiter:
+    def __init__(self, settings: Settings) -> None:
+        options: dict[str, Any] = {"wrap_exceptions": True}
+        if settings.rate_limit_storage_uri.startswith(("redis", "rediss")):
+            options["key_prefix"] = settings.rate_limit_key_prefix
+        self.storage: Storage = storage_from_string(settings.rate_limit_storage_uri, **options)  # type: ignore[assignment]
+        self._strategy = MovingWindowRateLimiter(self.storage)
+        self._rules: dict[str, list[RateLimitItem]] = {
+            rule: parse_many(getattr(settings, f"rate_limit_{rule}")) for rule in RULES
+        }
+
+    def hit(self, rule: str, client: str) -> int:
+        """Count one request; 0 if allowed, else the seconds until it would be."""
+        return self._check(rule, client, count=True)
+
+    def test(self, rule: str, client: str) -> int:
+        """Would one more be allowed? Counts nothing (for "failures only" rules)."""
+        return self._check(rule, client, count=False)
+
+    def _check(self, rule: str, client: str, *, count: bool) -> int:
+        try:
+            for item in self._rules[rule]:
+                allowed = self._strategy.test(item, rule, client)
+                if not allowed:
+                    return self._retry_after(item, rule, client)
+            if count:
+                for item in self._rules[rule]:
+                    self._strategy.hit(item, rule, client)
+        except StorageError:
+            # Failing open: an unreachable Redis must not take logins down. The per-account
+            # lockout (in the database) still holds.
+            log.error("rate-limit storage unavailable; %s not limited", rule)
+        return 0
+
+    def _retry_after(self, item: RateLimitItem, rule: str, client: str) -> int:
+        stats = self._strategy.get_window_stats(item, rule, client)
+        return max(math.ceil(stats.reset_time - time.time()), 1)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def limiter_of(request: Request) -> RateLimiter:
+    return request.app.state.limiter  # type: ignore[no-any-return]
+
+
+def rate_limit(rule: str) -> Any:
+    """A FastAPI dependency counting every request to the endpoint against ``rule``."""
+    if rule not in RULES:
+        raise ValueError(f"unknown rate-limit rule {rule!r}; add rate_limit_{rule} to Settings and RULES")
+
+    async def guard(request: Request) -> None:
+        retry_after = await run_in_threadpool(limiter_of(request).hit, rule, client_ip(request))
+        if retry_after:
+            raise RateLimited(rule, retry_after)
+
+    return Depends(guard)

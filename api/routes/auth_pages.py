@@ -1,0 +1,173 @@
+"""Russian pages of login (fig. 1), logout, password recovery (fig. 4) and the
+forced choice of a new password after recovery."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.cookies import clear_session_cookie, set_session_cookie
+from api.csrf import CSRF_GUARD
+from api.deps import Ctx, CurrentAccount
+from api.forms import FIELD_REQUIRED
+from api.ratelimit import client_ip, limiter_of, rate_limit
+from api.services import login as login_svc
+from api.services import passwords as password_svc
+from api.templating import render
+from lkk import captcha
+from lkk.store import web_sessions
+from lkk.timeutil import utcnow
+
+router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD])
+
+# Wrong login and wrong password share the status as well as the text.
+INVALID_STATUS = 401
+
+
+async def _login_page(
+    request: Request,
+    ctx: Ctx,
+    *,
+    username: str = "",
+    errors: dict[str, str] | None = None,
+    with_captcha: bool = False,
+    code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    captcha_id = (
+        await run_in_threadpool(captcha.new_challenge, ctx.engine, ctx.settings, now=utcnow()) if with_captcha else None
+    )
+    response = render(
+        request,
+        "login.html",
+        {"values": {"username": username}, "errors": errors or {}, "captcha_id": captcha_id},
+        status_code=code,
+    )
+    response.headers.update(headers or {})
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, ctx: Ctx) -> HTMLResponse:
+    return await _login_page(request, ctx)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login_submit(
+    request: Request,
+    ctx: Ctx,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    captcha_id: Annotated[str, Form()] = "",
+    captcha_answer: Annotated[str, Form()] = "",
+) -> Response:
+    username = username.strip()[:200]
+    empty = {name: FIELD_REQUIRED for name, value in (("username", username), ("password", password)) if not value}
+    if empty:
+        return await _login_page(request, ctx, username=username, errors=empty, code=422)
+    result = await login_svc.login(
+        ctx, limiter_of(request), client_ip(request), username, password[:1024], captcha_id, captcha_answer
+    )
+    outcome = result.outcome
+    if result.session_token is not None:
+        old = request.cookies.get(ctx.settings.session_cookie_name)
+        if old:  # a fresh token on every login: no session fixation
+            await run_in_threadpool(web_sessions.close_session, ctx.engine, old)
+        target = "/password/set" if outcome is login_svc.LoginOutcome.MUST_CHANGE_PASSWORD else "/profile"
+        response = RedirectResponse(target, status_code=303)
+        set_session_cookie(response, ctx.settings, result.session_token)
+        return response
+    retry = {"Retry-After": str(result.retry_after_seconds)} if result.retry_after_seconds else None
+    if outcome is login_svc.LoginOutcome.RATE_LIMITED:
+        message = login_svc.rate_limited_message(result.retry_after_seconds)
+        return await _login_page(request, ctx, username=username, errors={"form": message}, code=429, headers=retry)
+    if outcome is login_svc.LoginOutcome.LOCKED:
+        message = login_svc.locked_message(result.retry_after_seconds)
+        return await _login_page(
+            request, ctx, username=username, errors={"form": message}, code=429, headers=retry,
+            with_captcha=result.captcha_required,
+        )
+    if outcome is login_svc.LoginOutcome.CAPTCHA:
+        message = login_svc.CAPTCHA_WRONG if captcha_answer.strip() else login_svc.CAPTCHA_NEEDED
+        return await _login_page(
+            request, ctx, username=username, errors={"captcha_answer": message}, with_captcha=True, code=INVALID_STATUS
+        )
+    return await _login_page(
+        request,
+        ctx,
+        username=username,
+        errors={"form": login_svc.INVALID_CREDENTIALS},
+        with_captcha=result.captcha_required,
+        code=INVALID_STATUS,
+    )
+
+
+@router.post("/logout")
+async def logout(request: Request, ctx: Ctx) -> RedirectResponse:
+    token = request.cookies.get(ctx.settings.session_cookie_name)
+    if token:
+        await run_in_threadpool(web_sessions.close_session, ctx.engine, token)
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response, ctx.settings)
+    return response
+
+
+@router.post("/logout/all")
+async def logout_everywhere(ctx: Ctx, account: CurrentAccount) -> RedirectResponse:
+    if account is not None:
+        await password_svc.log_out_everywhere(ctx, account.id)
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response, ctx.settings)
+    return response
+
+
+@router.get("/password/forgot", response_class=HTMLResponse)
+async def forgot_page(request: Request) -> HTMLResponse:
+    return render(request, "forgot_password.html", {"values": {}, "errors": {}})
+
+
+@router.post("/password/forgot", response_class=HTMLResponse, dependencies=[rate_limit("password_reset")])
+async def forgot_submit(
+    request: Request,
+    ctx: Ctx,
+    login: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    values = {"login": login.strip()[:200], "email": email.strip()[:320]}
+    errors = {name: FIELD_REQUIRED for name, value in values.items() if not value}
+    if errors:
+        return render(request, "forgot_password.html", {"values": values, "errors": errors}, status_code=422)
+    await password_svc.request_reset(ctx, values["login"], values["email"])
+    # The same page whether or not the pair matched (see docs/security.md).
+    return render(request, "forgot_password.html", {"values": {}, "errors": {}, "sent": password_svc.RESET_ANSWER})
+
+
+@router.get("/password/set", response_class=HTMLResponse)
+async def set_password_page(request: Request, account: CurrentAccount) -> Response:
+    if account is None:
+        return RedirectResponse("/login", status_code=303)
+    if not account.must_change_password:
+        return RedirectResponse("/profile#password", status_code=303)
+    return render(request, "set_password.html", {"errors": {}})
+
+
+@router.post("/password/set", response_class=HTMLResponse, dependencies=[rate_limit("password_change")])
+async def set_password_submit(
+    request: Request,
+    ctx: Ctx,
+    account: CurrentAccount,
+    new_password: Annotated[str, Form()] = "",
+    new_password_confirm: Annotated[str, Form()] = "",
+) -> Response:
+    if account is None:
+        return RedirectResponse("/login", status_code=303)
+    try:
+        changed = await password_svc.set_own_password(ctx, account, new_password, new_password_confirm)
+    except password_svc.PasswordRejected as rejected:
+        return render(request, "set_password.html", {"errors": rejected.errors}, status_code=422)
+    response = RedirectResponse("/profile?password_changed=1", status_code=303)
+    set_session_cookie(response, ctx.settings, changed.session_token)
+    return response

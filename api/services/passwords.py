@@ -1,0 +1,210 @@
+"""Password use cases: recovery request, change in the profile, the forced choice
+after recovery, log out everywhere, and the durable "password changed" notice.
+
+Recovery («Забыли пароль?»): the answer is the same whether or not login + e-mail
+match, and so is the time: one argon2 hash is computed either way (it dwarfs the
+look-up), and the response is padded to ``password_reset_min_response_ms`` so the
+workflow start on a match does not show. A match signals-with-start the account's
+``PasswordReset`` workflow with the account id only; nothing on the account
+changes until the mailed password is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AppContext
+from lkk import validation
+from lkk.models import Account
+from lkk.security.passwords import hash_password, verify_password
+from lkk.store import credentials, login_throttle, web_sessions
+from lkk.temporal import password_changed_workflow_id, password_reset_workflow_id
+from lkk.timeutil import utcnow
+from workflows.messages import (
+    OneTimePasswordUsed,
+    PasswordChangedInput,
+    PasswordChangeReason,
+    PasswordResetInput,
+    PasswordResetRequested,
+)
+from workflows.password_changed import PasswordChangedNoticeWorkflow
+from workflows.password_reset import REQUEST_SIGNAL, USED_SIGNAL, PasswordResetWorkflow
+
+log = logging.getLogger(__name__)
+
+RESET_ANSWER = (
+    "Если логин и адрес электронной почты указаны верно, на этот адрес придёт письмо с новым паролем. "
+    "Ваш прежний пароль действует, пока вы не войдёте с новым."
+)
+PASSWORDS_DIFFER = "Пароли не совпадают."
+CURRENT_WRONG = "Неверный текущий пароль."
+SAME_AS_CURRENT = "Новый пароль должен отличаться от текущего."
+TEMPORAL_START_TIMEOUT = 5.0  # seconds; a slower start is logged, the answer stays the same
+
+
+async def request_reset(ctx: AppContext, login: str, email: str) -> None:
+    """Always returns None after about the same time; the caller shows ``RESET_ANSWER``."""
+    started = time.monotonic()
+    account_id = await run_in_threadpool(_match_reset, ctx, login, email)
+    if account_id is not None:
+        try:
+            await asyncio.wait_for(_signal_with_start_reset(ctx, account_id), TEMPORAL_START_TIMEOUT)
+            log.info("password reset requested for account %s", account_id)
+        except Exception:
+            # Same answer anyway: an error page here would tell that the pair matched.
+            log.exception("could not start password reset for account %s", account_id)
+    floor = ctx.settings.password_reset_min_response_ms / 1000
+    await asyncio.sleep(max(floor - (time.monotonic() - started), 0))
+
+
+def _match_reset(ctx: AppContext, login: str, email: str) -> str | None:
+    # One argon2 hash on every request, matched or not: the costly, variable part of
+    # the work is the same for both, so the look-up does not stand out.
+    hash_password(ctx.settings, secrets.token_urlsafe(12))
+    login_key = validation.login_key(login)
+    email_key = validation.email_key(email)
+    if not login_key or not email_key:
+        return None
+    return credentials.find_for_reset(ctx.engine, login_key, email_key)
+
+
+async def _signal_with_start_reset(ctx: AppContext, account_id: str) -> None:
+    settings = ctx.settings
+    client = _client(ctx)
+    await client.start_workflow(
+        PasswordResetWorkflow.run,
+        PasswordResetInput(
+            account_id=account_id,
+            otp_ttl_seconds=settings.password_reset_ttl_seconds,
+            resend_cooldown_seconds=settings.password_reset_resend_cooldown_seconds,
+            max_emails=settings.password_reset_max_emails,
+            mail_retry_seconds=settings.security_mail_retry_seconds,
+        ),
+        id=password_reset_workflow_id(account_id),
+        task_queue=settings.temporal_task_queue,
+        start_signal=REQUEST_SIGNAL,
+        start_signal_args=[PasswordResetRequested(requested_at=utcnow())],
+        static_summary="Восстановление пароля",
+    )
+
+
+async def one_time_password_used(ctx: AppContext, account_id: str, now: datetime) -> None:
+    """After the swap in the database: end the recovery early and send the notice."""
+    try:
+        handle = _client(ctx).get_workflow_handle(password_reset_workflow_id(account_id))
+        await handle.signal(USED_SIGNAL, OneTimePasswordUsed(used_at=now))
+    except Exception:
+        # Harmless: the recovery then ends at the password's expiry, finding nothing to clear.
+        log.warning("could not tell the recovery of account %s that its password was used", account_id)
+    await notify_password_changed(ctx, account_id, PasswordChangeReason.RECOVERY, now)
+
+
+async def notify_password_changed(
+    ctx: AppContext, account_id: str, reason: PasswordChangeReason, changed_at: datetime
+) -> None:
+    """Start the durable notice; once started, SMTP trouble only delays it."""
+    try:
+        await _client(ctx).start_workflow(
+            PasswordChangedNoticeWorkflow.run,
+            PasswordChangedInput(
+                account_id=account_id,
+                reason=reason,
+                changed_at=changed_at,
+                mail_retry_seconds=ctx.settings.security_mail_retry_seconds,
+            ),
+            id=password_changed_workflow_id(account_id, secrets.token_hex(8)),
+            task_queue=ctx.settings.temporal_task_queue,
+            static_summary="Уведомление «пароль изменён»",
+        )
+    except Exception:
+        log.exception("could not start the password-changed notice for account %s", account_id)
+
+
+class _NoTemporal(Exception):
+    pass
+
+
+def _client(ctx: AppContext):  # type: ignore[no-untyped-def]
+    if ctx.temporal is None:
+        raise _NoTemporal("Temporal is not connected")
+    return ctx.temporal
+
+
+@dataclass(frozen=True)
+class PasswordChanged:
+    """A new password is stored; every old session is gone; this is the new one."""
+
+    session_token: str
+
+
+class PasswordRejected(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+def _check_new(ctx: AppContext, account: Account, new: str, confirm: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    try:
+        validation.check_password(
+            new,
+            min_length=ctx.settings.password_min_length,
+            max_length=ctx.settings.password_max_length,
+            login=account.login,
+        )
+    except ValueError as err:
+        errors["new_password"] = str(err)
+    if "new_password" not in errors and new != confirm:
+        errors["new_password_confirm"] = PASSWORDS_DIFFER
+    return errors
+
+
+async def change_password(ctx: AppContext, account: Account, current: str, new: str, confirm: str) -> PasswordChanged:
+    """Profile: current password + the new one twice. Raises ``PasswordRejected``."""
+    now = utcnow()
+    key = validation.login_key(account.login)
+    throttle = await run_in_threadpool(login_throttle.state, ctx.engine, ctx.settings, key, now=now)
+    if throttle.locked_seconds(now):
+        # A stolen session must not become a way round the login lockout.
+        raise PasswordRejected({"current_password": "Слишком много неверных попыток. Повторите позже."})
+    errors = _check_new(ctx, account, new, confirm)
+    current_ok = await run_in_threadpool(verify_password, ctx.settings, account.password_hash, current)
+    if not current_ok:
+        await run_in_threadpool(login_throttle.record_failure, ctx.engine, ctx.settings, key, now=now)
+        errors = {"current_password": CURRENT_WRONG, **errors}
+    elif not errors and new == current:
+        errors["new_password"] = SAME_AS_CURRENT
+    if errors:
+        raise PasswordRejected(errors)
+    return await _store(ctx, account.id, new, PasswordChangeReason.PROFILE, now)
+
+
+async def set_own_password(ctx: AppContext, account: Account, new: str, confirm: str) -> PasswordChanged:
+    """After logging in with the mailed password: the customer's own, no current needed."""
+    if not account.must_change_password:
+        raise PasswordRejected({"form": "Смена пароля без текущего пароля недоступна."})
+    errors = _check_new(ctx, account, new, confirm)
+    if errors:
+        raise PasswordRejected(errors)
+    return await _store(ctx, account.id, new, PasswordChangeReason.SET_AFTER_RECOVERY, utcnow())
+
+
+async def _store(ctx: AppContext, account_id: str, new: str, reason: PasswordChangeReason, now: datetime) -> PasswordChanged:
+    new_hash = await run_in_threadpool(hash_password, ctx.settings, new)
+    await run_in_threadpool(credentials.set_password, ctx.engine, account_id, new_hash, now=now)
+    token = await run_in_threadpool(web_sessions.open_session, ctx.engine, ctx.settings, account_id, now=now)
+    await notify_password_changed(ctx, account_id, reason, now)
+    log.info("account %s changed its password (%s)", account_id, reason.value)
+    return PasswordChanged(session_token=token)
+
+
+async def log_out_everywhere(ctx: AppContext, account_id: str) -> None:
+    await run_in_threadpool(web_sessions.close_all_sessions, ctx.engine, account_id)
+    log.info("account %s logged out everywhere", account_id)

@@ -1,0 +1,143 @@
+"""Passwords of active accounts: look-up for login, re-hash, the recovery one-time
+password (issue, use, expire) and password changes. Every change of the password
+revokes all the account's sessions in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, update
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from lkk.db import session_scope
+from lkk.models import Account, AccountStatus, WebSession
+from lkk.timeutil import as_utc
+
+
+@dataclass(frozen=True)
+class Credentials:
+    account_id: str
+    password_hash: str
+    otp_hash: str | None  # only while the one-time password is unexpired
+    must_change_password: bool
+
+
+@dataclass(frozen=True)
+class Contact:
+    login: str
+    email: str
+
+
+def for_login(engine: Engine, login_key: str, *, now: datetime) -> Credentials | None:
+    """What a login checks against; None for unknown or not yet confirmed logins."""
+    with session_scope(engine) as session:
+        account = session.exec(
+            select(Account).where(Account.login_key == login_key, Account.status == AccountStatus.ACTIVE)
+        ).first()
+        if account is None:
+            return None
+        otp_live = account.otp_hash is not None and account.otp_expires_at is not None and as_utc(account.otp_expires_at) > now
+        return Credentials(
+            account_id=account.id,
+            password_hash=account.password_hash,
+            otp_hash=account.otp_hash if otp_live else None,
+            must_change_password=account.must_change_password,
+        )
+
+
+def find_for_reset(engine: Engine, login_key: str, email_key: str) -> str | None:
+    """The active account with exactly this login and e-mail, or None."""
+    with session_scope(engine) as session:
+        return session.exec(
+            select(Account.id).where(
+                Account.login_key == login_key, Account.email_key == email_key, Account.status == AccountStatus.ACTIVE
+            )
+        ).first()
+
+
+def contact(engine: Engine, account_id: str) -> Contact | None:
+    with session_scope(engine) as session:
+        account = session.get(Account, account_id)
+        if account is None or account.status != AccountStatus.ACTIVE:
+            return None
+        return Contact(login=account.login, email=account.email)
+
+
+def rehash(engine: Engine, account_id: str, old_hash: str, new_hash: str) -> bool:
+    """Store a hash at the current argon2 parameters, unless the password changed meanwhile."""
+    with session_scope(engine) as session:
+        result = session.exec(
+            update(Account).where(Account.id == account_id, Account.password_hash == old_hash).values(password_hash=new_hash)
+        )
+        return result.rowcount == 1
+
+
+def issue_one_time_password(engine: Engine, account_id: str, otp_hash: str, *, expires_at: datetime) -> Contact | None:
+    """Store a new one-time password (replacing an older one); None if the account is not active.
+    The real password is not touched: it keeps working until the one-time password is used."""
+    with session_scope(engine) as session:
+        account = session.get(Account, account_id)
+        if account is None or account.status != AccountStatus.ACTIVE:
+            return None
+        account.otp_hash = otp_hash
+        account.otp_expires_at = expires_at
+        session.add(account)
+        return Contact(login=account.login, email=account.email)
+
+
+def clear_expired_one_time_password(engine: Engine, account_id: str, *, now: datetime) -> bool:
+    with session_scope(engine) as session:
+        result = session.exec(
+            update(Account)
+            .where(Account.id == account_id, Account.otp_hash.is_not(None), Account.otp_expires_at <= now)  # type: ignore[union-attr]
+            .values(otp_hash=None, otp_expires_at=None)
+        )
+        return result.rowcount == 1
+
+
+def use_one_time_password(engine: Engine, account_id: str, otp_hash: str, *, now: datetime) -> bool:
+    """Swap the verified one-time password in as the password, once.
+
+    The old password stops working, the customer must set their own next, and every
+    session is revoked. False if it was used, replaced or expired meanwhile (a race).
+    """
+    with session_scope(engine) as session:
+        result = session.exec(
+            update(Account)
+            .where(
+                Account.id == account_id,
+                Account.status == AccountStatus.ACTIVE,
+                Account.otp_hash == otp_hash,
+                Account.otp_expires_at > now,  # type: ignore[operator]
+            )
+            .values(
+                password_hash=otp_hash,
+                otp_hash=None,
+                otp_expires_at=None,
+                must_change_password=True,
+                password_changed_at=now,
+            )
+        )
+        if result.rowcount != 1:
+            return False
+        session.exec(delete(WebSession).where(WebSession.account_id == account_id))
+        return True
+
+
+def set_password(engine: Engine, account_id: str, new_hash: str, *, now: datetime) -> None:
+    """The customer's own new password: clears a pending recovery and revokes every session."""
+    with session_scope(engine) as session:
+        session.exec(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(
+                password_hash=new_hash,
+                otp_hash=None,
+                otp_expires_at=None,
+                must_change_password=False,
+                password_changed_at=now,
+            )
+        )
+        session.exec(delete(WebSession).where(WebSession.account_id == account_id))
