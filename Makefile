@@ -21,7 +21,7 @@ install: $(STAMP)
 # changes, so the guides never drift from the pages. The PDFs themselves are built
 # by the API from docs/guides/*.md + docs/img at start-up; `guides` also writes them
 # to var/guides for a look.
-SCREENSHOT_INPUTS := $(wildcard api/templates/*.html api/static/*) docs/tools/screenshots.py tests/web/harness.py
+SCREENSHOT_INPUTS := $(wildcard api/templates/*.html api/static/*) docs/tools/screenshots.py tests/browser/harness.py
 SCREENSHOT_STAMP := docs/img/.generated
 
 $(SCREENSHOT_STAMP): $(SCREENSHOT_INPUTS) | $(STAMP)

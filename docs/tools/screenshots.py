@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.async_api import Page, expect  # noqa: E402
 
-from tests.web.harness import (  # noqa: E402
+from tests.browser.harness import (  # noqa: E402
     PHONE, chromium, fill_registration, follow_link_in_letter, open_letter_in_mailbox,
     register, standalone_stack,
 )

@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import CAPTCHA_TEST_ANSWER
-from tests.web.harness import PASSWORD, PHONE, WebStack, no_horizontal_scroll, unique_login
+from tests.browser.harness import PASSWORD, PHONE, WebStack, no_horizontal_scroll, unique_login
 
 # Every page a visitor can open without an account (the cabinet pages are covered by the journey).
 PUBLIC_PAGES = ["/login", "/register", "/register/sent", "/support", "/confirm?token=nope", "/no-such-page"]

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from tests.conftest import CAPTCHA_TEST_ANSWER
 
-from tests.web.harness import (
+from tests.browser.harness import (
     PASSWORD, WebStack, fill_registration, follow_link_in_letter, log_in, log_out, mailed_password,
     open_letter_in_mailbox, register, request_new_password, unique_login,
 )

@@ -11,7 +11,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import MailSinkProcess
-from tests.web.harness import DESKTOP, MISSING_CHROMIUM, WebStack, chromium_path, launch_chromium, stack_settings, web_stack
+from tests.browser.harness import DESKTOP, MISSING_CHROMIUM, WebStack, chromium_path, launch_chromium, stack_settings, web_stack
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
