@@ -13,18 +13,28 @@ from datetime import timedelta
 
 from temporalio.worker import Worker
 
+from activities.contracts import ContractActivities
 from activities.password import PasswordActivities
 from activities.signup import SignupActivities
+from lkk.billing.registry import SqlBillingRegistry
+from lkk.security.passwords import hasher_for
 from lkk.db import create_schema, make_engine
 from lkk.logging_setup import configure_logging
 from lkk.mail.sender import SmtpSender
 from lkk.settings import Settings, get_settings
 from lkk.temporal import connect
+from workflows.contract_binding import ContractBindingWorkflow, ContractUnbindingWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.password_changed import PasswordChangedNoticeWorkflow
 from workflows.password_reset import PasswordResetWorkflow
 
-WORKFLOWS = [OnboardingWorkflow, PasswordResetWorkflow, PasswordChangedNoticeWorkflow]
+WORKFLOWS = [
+    OnboardingWorkflow,
+    ContractBindingWorkflow,
+    ContractUnbindingWorkflow,
+    PasswordResetWorkflow,
+    PasswordChangedNoticeWorkflow,
+]
 
 log = logging.getLogger("lkk.worker")
 
@@ -34,9 +44,12 @@ def build_activities(settings: Settings) -> list[object]:
     sender = SmtpSender(settings)
     signup = SignupActivities(engine, settings, sender)
     password = PasswordActivities(engine, settings, sender)
+    # The registry verifies binding codes with argon2 (the hash carries its own cost).
+    contracts = ContractActivities(engine, settings, sender, SqlBillingRegistry(engine, hasher_for(settings)))
     return [
         signup.send_confirmation_email,
         signup.expire_signup,
+        *contracts.all(),
         password.send_password_reset_email,
         password.expire_password_reset,
         password.send_password_changed_email,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
@@ -40,3 +41,12 @@ async def current_account(request: Request, ctx: Ctx) -> Account | None:
 
 
 CurrentAccount = Annotated[Account | None, Depends(current_account)]
+
+
+def cabinet_gate(account: Account | None) -> RedirectResponse | None:
+    """Signed-in pages: the login page for strangers, the new-password page after recovery."""
+    if account is None:
+        return RedirectResponse("/login", status_code=303)
+    if account.must_change_password:
+        return RedirectResponse("/password/set", status_code=303)
+    return None

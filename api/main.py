@@ -20,7 +20,17 @@ from api.csrf import CsrfFailed, make_csrf
 from api.deps import AppContext
 from api.json_only import JsonOnlyApiMiddleware
 from api.ratelimit import RateLimited, RateLimiter
-from api.routes import account_pages, auth_api, auth_pages, captcha_api, help_pages, registration_api, registration_pages
+from api.routes import (
+    account_pages,
+    auth_api,
+    auth_pages,
+    captcha_api,
+    contracts_api,
+    contracts_pages,
+    help_pages,
+    registration_api,
+    registration_pages,
+)
 from api.security_headers import SecurityHeadersMiddleware
 from api.templating import STATIC_DIR, make_templates, render
 from lkk.db import create_schema, make_engine
@@ -57,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="ЛКК: подключение клиентов",
-        summary="Onboarding API of the legal-entity customer cabinet: sign-up, e-mail confirmation.",
+        summary="Onboarding API of the legal-entity customer cabinet: sign-up, e-mail confirmation, contract binding.",
         version="0.1.0",
         lifespan=lifespan,
     )
@@ -69,7 +79,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(JsonOnlyApiMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://"))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (captcha_api, registration_api, registration_pages, auth_api, auth_pages, account_pages, help_pages):
+    routers = (
+        captcha_api,
+        registration_api,
+        registration_pages,
+        auth_api,
+        auth_pages,
+        account_pages,
+        contracts_api,
+        contracts_pages,
+        help_pages,
+    help_pages,
+    )
+    for module in routers:
         app.include_router(module.router)
     _install_error_pages(app)
     return app

@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     billing_lockout_base_seconds: int = 60
     billing_lockout_max_seconds: int = 86400
     billing_lockout_forget_seconds: int = 86400
+    # After e-mail confirmation the onboarding workflow waits for the first binding: one
+    # reminder e-mail after this long without a contract (7 days)...
+    binding_reminder_seconds: int = 7 * 24 * 3600
+    # ...and it stops waiting after this long (90 days; a code from the office is valid
+    # 30 days, so three issued codes fit). Binding keeps working afterwards.
+    binding_wait_seconds: int = 90 * 24 * 3600
+    # How long a submitted binding attempt (its code sealed in ``binding_requests``) may
+    # wait for the worker before it is void; also how long the form waits for the outcome.
+    binding_request_ttl_seconds: int = 60
 
     # Web sessions
     session_cookie_name: str = "lkk_session"

@@ -31,6 +31,15 @@ def password_changed_workflow_id(account_id: str, nonce: str) -> str:
     return f"password-changed-{account_id}-{nonce}"
 
 
+def contract_binding_workflow_id(request_id: str) -> str:
+    """One run per parked attempt (``binding_requests.id``): a retried start is a no-op."""
+    return f"contract-binding-{request_id}"
+
+
+def contract_unbinding_workflow_id(request_id: str) -> str:
+    return f"contract-unbinding-{request_id}"
+
+
 async def connect(settings: Settings, *, wait_seconds: float = 0.0) -> Client:
     """Connect with the pydantic converter; optionally keep trying while the server starts."""
     deadline = asyncio.get_running_loop().time() + wait_seconds

@@ -43,10 +43,11 @@ async def test_confirm_activates_account_and_opens_contract_stage(
         assert confirmation.outcome is signups.ConfirmOutcome.CONFIRMED
         assert confirmation.session_token
 
+        # The run now waits for the first contract binding (tests/test_contract_binding_workflow.py).
         handle = client.get_workflow_handle_for(OnboardingWorkflow.run, onboarding_workflow_id(registered.account_id))
-        result = await handle.result()
-        assert result.stage is OnboardingStage.AWAITING_CONTRACT
-        assert result.emails_sent == 1
+        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        assert state.stage is OnboardingStage.AWAITING_CONTRACT
+        assert state.emails_sent == 1 and state.confirmed_at is not None
         account = _account(engine, login)
         assert account is not None and account.status == AccountStatus.ACTIVE
         assert account.expires_at is None
@@ -129,9 +130,10 @@ async def test_resend_has_cooldown_limit_and_kills_older_links(
         assert (await svc.confirm(ctx, first_token)).outcome is signups.ConfirmOutcome.INVALID
         assert (await svc.confirm(ctx, newest_token)).outcome is signups.ConfirmOutcome.CONFIRMED
         handle = client.get_workflow_handle_for(OnboardingWorkflow.run, onboarding_workflow_id(registered.account_id))
-        result = await handle.result()
-        assert result.emails_sent == 1 + settings.max_resends
-        assert (await svc.resend(ctx, registered.account_id)).outcome is svc.ResendOutcome.GONE
+        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        assert state.stage is OnboardingStage.AWAITING_CONTRACT
+        assert state.emails_sent == 1 + settings.max_resends
+        assert (await svc.resend(ctx, registered.account_id)).outcome is svc.ResendOutcome.ALREADY_CONFIRMED
 
 
 async def test_history_holds_no_password_hash_or_link_token(
@@ -149,7 +151,8 @@ async def test_history_holds_no_password_hash_or_link_token(
         second = await confirmation_token(mailsink.mailbox, email, count=2)
         await svc.confirm(ctx, second)
         handle = client.get_workflow_handle_for(OnboardingWorkflow.run, onboarding_workflow_id(registered.account_id))
-        await handle.result()
+        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        assert state.stage is OnboardingStage.AWAITING_CONTRACT  # the confirmation is in the history
 
         account = _account(engine, login)
         assert account is not None
@@ -177,7 +180,7 @@ async def test_confirmation_wins_the_race_with_expiry_in_the_database(
 
         handle = client.get_workflow_handle_for(OnboardingWorkflow.run, onboarding_workflow_id(registered.account_id))
         await time_skipping_env.sleep(timedelta(hours=72, minutes=1))
-        result = await handle.result()
-        assert result.stage is OnboardingStage.AWAITING_CONTRACT
+        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        assert state.stage is OnboardingStage.AWAITING_CONTRACT and state.confirmed_at is not None
         account = _account(engine, login)
         assert account is not None and account.status == AccountStatus.ACTIVE

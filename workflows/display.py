@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from lkk.billing.bindings import BindStatus
 from workflows.messages import OnboardingStage
 
 # Moscow time has had a fixed offset (UTC+3, no DST) since 2014.
@@ -17,6 +18,18 @@ STAGE_TITLES: dict[OnboardingStage, str] = {
     OnboardingStage.AWAITING_CONTRACT: "Ожидает привязки договора",
     OnboardingStage.ONBOARDED: "Подключён",
     OnboardingStage.EXPIRED: "Регистрация истекла",
+    OnboardingStage.NO_CONTRACT: "Без договора: ожидание привязки завершено",
+}
+
+# Short outcome labels for the event log (the customer's wording is in lkk.billing.bindings).
+BIND_LABELS: dict[BindStatus, str] = {
+    BindStatus.BOUND: "привязан",
+    BindStatus.ALREADY_BOUND_TO_YOU: "уже привязан к этому кабинету",
+    BindStatus.BOUND_TO_ANOTHER: "привязан к другому кабинету",
+    BindStatus.WRONG_DATA: "неверные данные",
+    BindStatus.CLOSED: "договор закрыт",
+    BindStatus.LOCKED: "попытки заблокированы",
+    BindStatus.INVALID: "поля заполнены неверно",
 }
 
 
@@ -29,3 +42,9 @@ def details(stage: OnboardingStage, events: list[str]) -> str:
     lines = [f"**{STAGE_TITLES[stage]}**", ""]
     lines.extend(f"- {event}" for event in events)
     return "\n".join(lines)
+
+
+def bind_event(status: BindStatus, number: str | None, at: datetime) -> str:
+    if status is BindStatus.BOUND:
+        return f"Договор № {number} привязан {msk(at)}"
+    return f"Попытка привязки договора № {number or '—'} {msk(at)}: {BIND_LABELS[status]}"

@@ -13,12 +13,15 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
+from lkk.billing.bindings import BindStatus
+
 
 class OnboardingStage(StrEnum):
     AWAITING_EMAIL = "awaiting_email"
     AWAITING_CONTRACT = "awaiting_contract"
     ONBOARDED = "onboarded"
-    EXPIRED = "expired"
+    EXPIRED = "expired"  # never confirmed: the sign-up was deleted
+    NO_CONTRACT = "no_contract"  # confirmed, but nothing bound before the wait ended
 
 
 class OnboardingInput(BaseModel):
@@ -27,6 +30,9 @@ class OnboardingInput(BaseModel):
     signup_ttl_seconds: int
     resend_cooldown_seconds: int
     max_resends: int
+    # Defaults keep runs started before contract binding existed readable.
+    binding_reminder_seconds: int = 7 * 24 * 3600
+    binding_wait_seconds: int = 90 * 24 * 3600
 
 
 class OnboardingResult(BaseModel):
@@ -34,6 +40,9 @@ class OnboardingResult(BaseModel):
     emails_sent: int
     confirmed_at: datetime | None = None
     finished_at: datetime
+    contract_number: str | None = None  # the first bound contract (stage ONBOARDED)
+    bound_at: datetime | None = None
+    reminders_sent: int = 0
 
 
 class EmailConfirmed(BaseModel):
@@ -63,6 +72,44 @@ class OnboardingState(BaseModel):
     signup_expires_at: datetime
     confirmed_at: datetime | None
     mail_problem: str | None
+    contract_number: str | None = None
+    reminder_sent_at: datetime | None = None
+
+
+# --- contract binding -------------------------------------------------------------
+
+
+class BindContractRequest(BaseModel):
+    """Update ``bind_contract`` / input of ``ContractBinding``: the id of a parked
+    attempt (table ``binding_requests``). Never the binding code itself."""
+
+    account_id: str
+    request_id: str
+    ttl_seconds: int  # the row is void after this; the activity gives up then too
+
+
+class BindContractResult(BaseModel):
+    """The outcome the form shows; the Russian text is ``lkk.billing.bindings.MESSAGES``."""
+
+    status: BindStatus
+    contract_number: str | None = None
+    retry_after_seconds: int | None = None  # LOCKED only
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in (BindStatus.BOUND, BindStatus.ALREADY_BOUND_TO_YOU)
+
+
+class UnbindContractRequest(BaseModel):
+    """Input of the ``ContractUnbinding`` workflow and its activity."""
+
+    account_id: str
+    contract_number: str
+
+
+class UnbindContractResult(BaseModel):
+    unbound: bool  # False: this cabinet did not hold the contract
+    contract_number: str
 
 
 # --- activities -----------------------------------------------------------------
@@ -166,3 +213,19 @@ class SendPasswordChangedInput(BaseModel):
 
 class SendPasswordChangedResult(BaseModel):
     sent: bool
+
+
+class AccountRef(BaseModel):
+    account_id: str
+
+
+class BoundContractInfo(BaseModel):
+    """What the database says: the cabinet's first bound contract, if any."""
+
+    contract_number: str | None = None
+    bound_at: datetime | None = None
+
+
+class BindingReminderResult(BaseModel):
+    sent: bool
+    already_bound: BoundContractInfo = BoundContractInfo()  # set instead of sending

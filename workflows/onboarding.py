@@ -1,9 +1,15 @@
 """The onboarding of one cabinet user, from sign-up to a usable cabinet.
 
-Stages: awaiting e-mail confirmation → awaiting contract binding (the contract
-stage is where contract binding is enabled). A sign-up that is not confirmed
-within its time to live expires: the pending account is deleted, which frees its
-login and e-mail.
+Stages: awaiting e-mail confirmation → awaiting contract binding → onboarded (the
+first successful binding). A sign-up that is not confirmed within its time to live
+expires: the pending account is deleted, which frees its login and e-mail. A
+confirmed customer who binds nothing gets one reminder e-mail after
+``binding_reminder_seconds``; after ``binding_wait_seconds`` the run ends as
+``no_contract`` (the account stays active; binding still works through the short
+``ContractBinding`` workflow).
+
+Bindings arrive as the ``bind_contract`` update, which carries only the id of a parked
+attempt (never the code) and returns the real outcome to the form at once.
 
 The workflow is the single arbiter of this timeline. The database is the arbiter of
 the account row: the API activates the account (conditionally, only while it is
@@ -22,9 +28,15 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.contracts import ContractActivities
     from activities.signup import SignupActivities
-    from workflows.display import details, msk
+    from workflows.contract_binding import execute_bind
+    from workflows.display import bind_event, details, msk
     from workflows.messages import (
+        AccountRef,
+        BindContractRequest,
+        BindContractResult,
+        BoundContractInfo,
         EmailConfirmed,
         ExpireSignupInput,
         OnboardingInput,
@@ -35,10 +47,11 @@ with workflow.unsafe.imports_passed_through():
         ResendRequest,
         SendConfirmationInput,
     )
-    from workflows.search_attributes import LKK_STAGE
+    from workflows.search_attributes import LKK_CONTRACT, LKK_STAGE
 
 CONFIRM_SIGNAL = "email_confirmed"
 RESEND_UPDATE = "request_resend"
+BIND_UPDATE = "bind_contract"
 STATE_QUERY = "state"
 
 # SMTP trouble is retried until the sign-up itself would expire: a mail server that
@@ -57,6 +70,10 @@ class ResendRefused(ApplicationError):
     """Raised by the resend validator; ``type`` tells the API which message to show."""
 
 
+class BindRefused(ApplicationError):
+    """Raised by the bind validator: the API then uses the ``ContractBinding`` workflow."""
+
+
 @workflow.defn(name="Onboarding")
 class OnboardingWorkflow:
     @workflow.init
@@ -71,6 +88,10 @@ class OnboardingWorkflow:
         self._confirmed_at: datetime | None = None
         self._mail_problem: str | None = None
         self._events: list[str] = []
+        self._contract: BoundContractInfo | None = None  # the first binding
+        self._reminders_sent = 0
+        self._reminder_sent_at: datetime | None = None
+        self._closing = False  # no new bind updates: the run is about to end
 
     # --- main line ------------------------------------------------------------
 
@@ -97,8 +118,81 @@ class OnboardingWorkflow:
                 self._confirmed_at = workflow.now()
         self._log(f"E-mail подтверждён {msk(self._confirmed_at)}")
         self._enter(OnboardingStage.AWAITING_CONTRACT)
-        self._log("Привязка договора доступна")
-        return self._finish(OnboardingStage.AWAITING_CONTRACT)
+        return await self._await_contract()
+
+    async def _await_contract(self) -> OnboardingResult:
+        since = workflow.now()
+        reminder_at = since + timedelta(seconds=self._params.binding_reminder_seconds)
+        give_up_at = since + timedelta(seconds=self._params.binding_wait_seconds)
+        self._log(f"Ожидает привязки договора до {msk(give_up_at)}")
+        if reminder_at < give_up_at and not await self._wait_for_contract(reminder_at, "напоминание о привязке договора"):
+            await self._remind()
+        if not await self._wait_for_contract(give_up_at, "срок ожидания привязки договора"):
+            # Take no new bind updates, let the running ones finish, then ask the database:
+            # a binding made on the short path meanwhile still completes onboarding.
+            self._closing = True
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if self._contract is None:
+                self._adopt(await self._find_bound_contract())
+        if self._contract is None:
+            self._log(
+                f"Ожидание договора завершено {msk(workflow.now())} без договора: "
+                "кабинет активен, договор можно привязать позже"
+            )
+            return self._finish(OnboardingStage.NO_CONTRACT)
+        # A bind update may still be running (e.g. a second contract): let it answer its caller.
+        self._closing = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.upsert_search_attributes([LKK_CONTRACT.value_set(self._contract.contract_number or "")])
+        return self._finish(OnboardingStage.ONBOARDED)
+
+    async def _wait_for_contract(self, until: datetime, summary: str) -> bool:
+        remaining = until - workflow.now()
+        if remaining > timedelta(0):
+            try:
+                await workflow.wait_condition(lambda: self._contract is not None, timeout=remaining, timeout_summary=summary)
+            except asyncio.TimeoutError:
+                pass
+        return self._contract is not None
+
+    async def _remind(self) -> None:
+        try:
+            result = await workflow.execute_activity_method(
+                ContractActivities.send_binding_reminder,
+                AccountRef(account_id=self._params.account_id),
+                start_to_close_timeout=timedelta(seconds=60),
+                schedule_to_close_timeout=timedelta(days=1),  # a day of SMTP trouble: give up, keep waiting
+                retry_policy=MAIL_RETRY,
+                summary="Напоминание о привязке договора",
+            )
+        except ActivityError as err:
+            self._mail_problem = _describe_mail_failure(err, "в течение суток")
+            self._log(f"Напоминание о привязке договора: НЕ ОТПРАВЛЕНО — {self._mail_problem}")
+            return
+        if result.already_bound.contract_number is not None:
+            self._adopt(result.already_bound)
+            return
+        if result.sent:
+            self._reminders_sent += 1
+            self._reminder_sent_at = workflow.now()
+            self._log(f"Напоминание о привязке договора отправлено {msk(workflow.now())}")
+
+    def _adopt(self, found: BoundContractInfo) -> None:
+        """A binding the workflow did not hear of (e.g. made on the short path while this
+        run was closing): the database decides, so it completes onboarding."""
+        if self._contract is None and found.contract_number is not None:
+            self._contract = found
+            at = msk(found.bound_at) if found.bound_at else "ранее"
+            self._log(f"Договор № {found.contract_number} привязан {at} (по данным базы)")
+
+    async def _find_bound_contract(self) -> BoundContractInfo:
+        return await workflow.execute_activity_method(
+            ContractActivities.find_bound_contract,
+            AccountRef(account_id=self._params.account_id),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+            summary="Проверка привязанных договоров",
+        )
 
     async def _send_confirmation(self, seq: int) -> None:
         remaining = self._signup_expires_at - workflow.now()
@@ -146,6 +240,29 @@ class OnboardingWorkflow:
         if self._confirmed_at is None:
             self._confirmed_at = signal.confirmed_at
 
+    @workflow.update(name=BIND_UPDATE)
+    async def bind_contract(self, request: BindContractRequest) -> BindContractResult:
+        if self._confirmed_at is None:
+            # Only a logged-in, hence active, account can bind: the API activated it but
+            # its confirmation signal was lost. The binding is the confirmation.
+            self._confirmed_at = workflow.now()
+            self._log(f"Подтверждение e-mail получено вместе с привязкой договора {msk(workflow.now())}")
+        result = await execute_bind(request)
+        if result.succeeded and self._contract is None:
+            self._contract = BoundContractInfo(contract_number=result.contract_number, bound_at=workflow.now())
+        self._log(bind_event(result.status, result.contract_number, workflow.now()))
+        return result
+
+    @bind_contract.validator
+    def _validate_bind(self, request: BindContractRequest) -> None:
+        if request.account_id != self._params.account_id:
+            raise BindRefused("another account", type="WrongAccount")
+        if self._closing or self._contract is not None or self._stage not in (
+            OnboardingStage.AWAITING_EMAIL,
+            OnboardingStage.AWAITING_CONTRACT,
+        ):
+            raise BindRefused("onboarding is over", type="OnboardingClosed")
+
     @workflow.update(name=RESEND_UPDATE)
     def request_resend(self, _request: ResendRequest) -> ResendAccepted:
         self._sends_requested += 1
@@ -178,6 +295,8 @@ class OnboardingWorkflow:
             signup_expires_at=self._signup_expires_at,
             confirmed_at=self._confirmed_at,
             mail_problem=self._mail_problem,
+            contract_number=self._contract.contract_number if self._contract else None,
+            reminder_sent_at=self._reminder_sent_at,
         )
 
     # --- helpers --------------------------------------------------------------
@@ -210,11 +329,14 @@ class OnboardingWorkflow:
             emails_sent=self._emails_sent,
             confirmed_at=self._confirmed_at,
             finished_at=workflow.now(),
+            contract_number=self._contract.contract_number if self._contract else None,
+            bound_at=self._contract.bound_at if self._contract else None,
+            reminders_sent=self._reminders_sent,
         )
 
 
-def _describe_mail_failure(err: ActivityError) -> str:
+def _describe_mail_failure(err: ActivityError, window: str = "до истечения срока регистрации") -> str:
     cause = err.cause
     if isinstance(cause, ApplicationError) and cause.type == "MailRejected":
         return f"почтовый сервер отклонил письмо ({cause.message})"
-    return "почтовый сервер недоступен до истечения срока регистрации"
+    return f"почтовый сервер недоступен {window}"

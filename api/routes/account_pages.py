@@ -1,4 +1,5 @@
-"""The Profile («Профиль», fig. 3): the customer's data, password change, sessions."""
+"""The Profile («Профиль», fig. 3): the customer's data, password change, sessions.
+Its contract forms are in ``contracts_pages``; login and logout in ``auth_pages``."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.cookies import set_session_cookie
 from api.csrf import CSRF_GUARD
-from api.deps import Ctx, CurrentAccount
+from api.deps import Ctx, CurrentAccount, cabinet_gate
 from api.ratelimit import rate_limit
+from api.routes.contracts_pages import render_profile
 from api.services import passwords as password_svc
 from api.templating import render
 from lkk.models import Account
@@ -25,24 +27,17 @@ async def home(account: CurrentAccount) -> RedirectResponse:
     return RedirectResponse("/profile" if account else "/login", status_code=303)
 
 
-def _gate(account: Account | None) -> RedirectResponse | None:
-    """Signed-in pages: the login page for strangers, the new-password page after recovery."""
-    if account is None:
-        return RedirectResponse("/login", status_code=303)
-    if account.must_change_password:
-        return RedirectResponse("/password/set", status_code=303)
-    return None
-
 
 @router.get("/profile", response_class=HTMLResponse)
-async def profile(request: Request, account: CurrentAccount, welcome: int = 0, password_changed: int = 0) -> Response:
-    if (redirect := _gate(account)) is not None:
+async def profile(
+    request: Request, ctx: Ctx, account: CurrentAccount, welcome: int = 0, password_changed: int = 0
+) -> Response:
+    if (redirect := cabinet_gate(account)) is not None:
         return redirect
-    return render(
-        request,
-        "profile.html",
-        {"account": account, "welcome": bool(welcome), "notice": PASSWORD_CHANGED if password_changed else None, "errors": {}},
-    )
+    assert account is not None
+    query = {key: request.query_params.get(key, "") for key in ("bound", "already", "unbound")}
+    notice = PASSWORD_CHANGED if password_changed else None
+    return await render_profile(request, ctx, account, welcome=bool(welcome), notice=notice, query=query)
 
 
 @router.post("/profile/password", response_class=HTMLResponse, dependencies=[rate_limit("password_change")])
@@ -54,13 +49,13 @@ async def change_password(
     new_password: Annotated[str, Form()] = "",
     new_password_confirm: Annotated[str, Form()] = "",
 ) -> Response:
-    if (redirect := _gate(account)) is not None:
+    if (redirect := cabinet_gate(account)) is not None:
         return redirect
     assert account is not None
     try:
         changed = await password_svc.change_password(ctx, account, current_password, new_password, new_password_confirm)
     except password_svc.PasswordRejected as rejected:
-        return render(request, "profile.html", {"account": account, "errors": rejected.errors}, status_code=422)
+        return await render_profile(request, ctx, account, password_errors=rejected.errors, status_code=422)
     response = RedirectResponse("/profile?password_changed=1", status_code=303)
     set_session_cookie(response, ctx.settings, changed.session_token)
     return response

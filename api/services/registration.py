@@ -128,6 +128,8 @@ async def _start_onboarding(ctx: AppContext, account_id: str, login: str) -> Non
             signup_ttl_seconds=settings.signup_ttl_seconds,
             resend_cooldown_seconds=settings.resend_cooldown_seconds,
             max_resends=settings.max_resends,
+            binding_reminder_seconds=settings.binding_reminder_seconds,
+            binding_wait_seconds=settings.binding_wait_seconds,
         ),
         id=onboarding_workflow_id(account_id),
         task_queue=settings.temporal_task_queue,

@@ -118,6 +118,28 @@ class BindingEvent(SQLModel, table=True):
     at: datetime = Field(sa_column=_utc_column(index=True))
 
 
+class BindingRequest(SQLModel, table=True):
+    """A binding attempt from the form, waiting for the worker's verification activity.
+
+    The workflow gets only this row's random id: the binding code must never enter
+    workflow history. The code is sealed (``lkk.security.sealing``), the row is deleted
+    as soon as the attempt is handled and is void after ``LKK_BINDING_REQUEST_TTL_SECONDS``.
+    """
+
+    __tablename__ = "binding_requests"
+
+    id: str = Field(primary_key=True, max_length=32)
+    account_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    contract_number: str = Field(max_length=CONTRACT_NUMBER_MAX)
+    inn: str = Field(max_length=12)
+    kpp: str | None = Field(default=None, max_length=9)
+    code_sealed: str = Field(max_length=255)
+    created_at: datetime = Field(sa_column=_utc_column())
+    expires_at: datetime = Field(sa_column=_utc_column(index=True))
+
+
 class AttemptSubject(StrEnum):
     CONTRACT = "contract"  # key: normalised contract number (known or not)
     ACCOUNT = "account"  # key: account id

@@ -1,0 +1,124 @@
+"""Activities of contract binding: verify and bind a parked attempt, unbind, look up
+the first bound contract, and send the one reminder e-mail.
+
+Verification (argon2 inside the registry) is CPU-bound and the stores are synchronous,
+so these are sync activities on the worker's thread pool.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from lkk.billing import binding_requests, bindings
+from lkk.billing.lockout import LockoutPolicy
+from lkk.billing.registry import BillingRegistry
+from lkk.mail.render import branding, render_mail
+from lkk.mail.sender import MailRejected, SmtpSender
+from lkk.models import Account, AccountStatus
+from lkk.settings import Settings
+from lkk.timeutil import utcnow
+from workflows.messages import (
+    AccountRef,
+    BindContractRequest,
+    BindContractResult,
+    BindingReminderResult,
+    BoundContractInfo,
+    UnbindContractRequest,
+    UnbindContractResult,
+)
+
+log = logging.getLogger(__name__)
+
+REQUEST_GONE = "BindingRequestGone"
+BIND_FORM_PATH = "/profile#contract-bind"
+
+
+def lockout_policy(settings: Settings) -> LockoutPolicy:
+    return LockoutPolicy(
+        threshold=settings.billing_lockout_threshold,
+        base_seconds=settings.billing_lockout_base_seconds,
+        max_seconds=settings.billing_lockout_max_seconds,
+        forget_seconds=settings.billing_lockout_forget_seconds,
+    )
+
+
+class ContractActivities:
+    def __init__(self, engine: Engine, settings: Settings, sender: SmtpSender, registry: BillingRegistry) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._sender = sender
+        self._registry = registry
+        self._policy = lockout_policy(settings)
+
+    @activity.defn(name="bind_contract")
+    def bind_contract(self, params: BindContractRequest) -> BindContractResult:
+        outcome = binding_requests.execute(
+            self._engine,
+            params.request_id,
+            params.account_id,
+            self._registry,
+            secret_key=self._settings.secret_key,
+            now=utcnow(),
+            policy=self._policy,
+        )
+        if outcome is None:
+            # Void (older than its TTL), already handled, or not this cabinet's: the
+            # customer simply submits the form again. Retrying cannot help.
+            raise ApplicationError("binding request is gone", type=REQUEST_GONE, non_retryable=True)
+        log.info("binding attempt for account %s: %s", params.account_id, outcome.status.value)
+        return BindContractResult(
+            status=outcome.status,
+            contract_number=outcome.contract_number,
+            retry_after_seconds=outcome.retry_after_seconds,
+        )
+
+    @activity.defn(name="unbind_contract")
+    def unbind_contract(self, params: UnbindContractRequest) -> UnbindContractResult:
+        unbound = bindings.unbind(self._engine, params.account_id, params.contract_number, utcnow())
+        log.info("unbinding for account %s: %s", params.account_id, "done" if unbound else "not held")
+        return UnbindContractResult(unbound=unbound, contract_number=params.contract_number)
+
+    @activity.defn(name="find_bound_contract")
+    def find_bound_contract(self, params: AccountRef) -> BoundContractInfo:
+        return self._first_bound(params.account_id)
+
+    @activity.defn(name="send_binding_reminder")
+    def send_binding_reminder(self, params: AccountRef) -> BindingReminderResult:
+        # The database is the arbiter: a binding the workflow has not heard of (a lost
+        # update) means the customer needs no reminder, and onboarding is complete.
+        bound = self._first_bound(params.account_id)
+        if bound.contract_number is not None:
+            return BindingReminderResult(sent=False, already_bound=bound)
+        with Session(self._engine) as session:
+            account = session.get(Account, params.account_id)
+        if account is None or account.status != AccountStatus.ACTIVE:
+            return BindingReminderResult(sent=False)
+        mail = render_mail(
+            "binding_reminder",
+            to=account.email,
+            subject="Привяжите договор в Личном кабинете клиента",
+            login=account.login,
+            # Built from the configured public URL, never from a request's Host.
+            link=f"{self._settings.public_base_url_clean}{BIND_FORM_PATH}",
+            **branding(self._settings),
+        )
+        try:
+            self._sender.send(mail)
+        except MailRejected as err:
+            raise ApplicationError(str(err), type="MailRejected", non_retryable=True) from None
+        log.info("binding reminder sent for account %s", params.account_id)
+        return BindingReminderResult(sent=True)
+
+    def _first_bound(self, account_id: str) -> BoundContractInfo:
+        bound = bindings.list_bound(self._engine, account_id)
+        if not bound:
+            return BoundContractInfo()
+        return BoundContractInfo(contract_number=bound[0].contract_number, bound_at=bound[0].bound_at)
+
+    def all(self) -> list[object]:
+        return [self.bind_contract, self.unbind_contract, self.find_bound_contract, self.send_binding_reminder]

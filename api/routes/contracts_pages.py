@@ -1,0 +1,131 @@
+"""The Profile's contract section: the bound contracts with ТУ and ПУ, the binding
+form and the unbind buttons (plain POST forms, redirect after success)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.csrf import CSRF_GUARD
+from api.deps import AppContext, Ctx, CurrentAccount, cabinet_gate
+from api.ratelimit import rate_limit
+from api.routes.contracts_api import BIND_CODES
+from api.services import contracts as svc
+from api.templating import render
+from lkk.billing.bindings import BindStatus
+from lkk.billing.identifiers import normalize_contract_number
+from lkk.models import Account
+from workflows.display import msk
+
+router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD])
+
+
+async def render_profile(
+    request: Request,
+    ctx: AppContext,
+    account: Account,
+    *,
+    welcome: bool = False,
+    notice: str | None = None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    password_errors: dict[str, str] | None = None,
+    unbind_error: str | None = None,
+    status_code: int = 200,
+    query: dict[str, str] | None = None,
+) -> HTMLResponse:
+    contracts = await svc.list_contracts(ctx, account)
+    if notice is None and query is not None:
+        notice = profile_notice(contracts, query.get("bound", ""), int(query.get("already", "0") == "1"), query.get("unbound", ""))
+    return render(
+        request,
+        "profile.html",
+        {
+            "account": account,
+            "welcome": welcome,
+            "notice": notice,
+            "contracts": contracts,
+            "values": values or {},
+            "errors": errors or {},
+            "password_errors": password_errors or {},
+            "unbind_error": unbind_error,
+            "msk": msk,
+        },
+        status_code=status_code,
+    )
+
+
+@router.post("/profile/contracts/bind", response_class=HTMLResponse, dependencies=[rate_limit("binding")])
+async def bind_submit(
+    request: Request,
+    ctx: Ctx,
+    account: CurrentAccount,
+    contract_number: Annotated[str, Form(max_length=100)] = "",
+    inn: Annotated[str, Form(max_length=40)] = "",
+    kpp: Annotated[str, Form(max_length=40)] = "",
+    code: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    if (redirect := cabinet_gate(account)) is not None:
+        return redirect
+    assert account is not None
+    kept = {"contract_number": contract_number, "inn": inn, "kpp": kpp}  # never the code
+    try:
+        result = await svc.bind(ctx, account, contract_number, inn, kpp or None, code)
+    except svc.ServiceUnavailable:
+        return await render_profile(
+            request, ctx, account, values=kept, errors={"form": svc.SERVICE_UNAVAILABLE}, status_code=503
+        )
+    if result.succeeded:
+        query = urlencode({"bound": result.contract_number or "", "already": int(result.status is not BindStatus.BOUND)})
+        return RedirectResponse(f"/profile?{query}#contracts", status_code=303)
+    errors = dict(result.field_errors)
+    errors["form"] = result.message
+    response = await render_profile(
+        request, ctx, account, values=kept, errors=errors, status_code=BIND_CODES[result.status]
+    )
+    if result.retry_after_seconds:
+        response.headers["Retry-After"] = str(result.retry_after_seconds)
+    return response
+
+
+@router.post("/profile/contracts/unbind", response_class=HTMLResponse)
+async def unbind_submit(
+    request: Request, ctx: Ctx, account: CurrentAccount, contract_number: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
+    if (redirect := cabinet_gate(account)) is not None:
+        return redirect
+    assert account is not None
+    try:
+        unbound = await svc.unbind(ctx, account, contract_number)
+    except svc.ServiceUnavailable:
+        return await render_profile(request, ctx, account, unbind_error=svc.SERVICE_UNAVAILABLE, status_code=503)
+    if not unbound:
+        return await render_profile(
+            request, ctx, account, unbind_error="Договор не привязан к вашему личному кабинету.", status_code=404
+        )
+    return RedirectResponse(f"/profile?{urlencode({'unbound': contract_number.strip()})}#contracts", status_code=303)
+
+
+def profile_notice(contracts: list[svc.ContractCard], bound: str, already: int, unbound: str) -> str | None:
+    """The message after a redirect. The numbers come from the query string, so a notice
+    is shown only when it matches the cabinet's real contracts (no spoofed messages)."""
+    held = {card.number for card in contracts}
+    number = _normalized(bound)
+    if number and number in held:
+        if already:
+            return f"Договор № {number} уже привязан к вашему личному кабинету."
+        return f"Договор № {number} привязан к вашему личному кабинету."
+    number = _normalized(unbound)
+    if number and number not in held:
+        return f"Договор № {number} отвязан от вашего личного кабинета."
+    return None
+
+
+def _normalized(value: str) -> str | None:
+    try:
+        return normalize_contract_number(value) if value else None
+    except ValueError:
+        return None
