@@ -19,8 +19,10 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.async_api import Page, expect  # noqa: E402
 
+from tests.billing.support import OPEN_LEGAL  # noqa: E402
+from tests.conftest import CAPTCHA_TEST_ANSWER  # noqa: E402
 from tests.browser.harness import (  # noqa: E402
-    PHONE, chromium, fill_registration, follow_link_in_letter, open_letter_in_mailbox,
+    PHONE, bind_contract, billing_registry, chromium, log_in, log_out, mailed_password, request_new_password, fill_registration, follow_link_in_letter, open_letter_in_mailbox,
     register, standalone_stack,
 )
 
@@ -40,6 +42,10 @@ PAGES: dict[str, str] = {
     "mailbox-letter": "Письмо со ссылкой в локальном почтовом ящике (стенд разработки)",
     "confirm": "Подтверждение адреса: одна кнопка",
     "profile": "Профиль (рис. 3)",
+    "profile-contract": "Профиль с привязанным договором: ТУ и ПУ",
+    "forgot-password": "Восстановление пароля (рис. 4)",
+    "set-password": "Вход с паролем из письма: задайте свой пароль",
+    "login-locked": "Вход заблокирован после неудачных попыток",
     "link-used": "Ссылка уже использована",
     "link-invalid": "Ссылка недействительна",
     "support": "Служба поддержки пользователей (раздел 3)",
@@ -93,8 +99,36 @@ async def walk(out_dir: Path) -> list[str]:
             await expect(confirm_page.get_by_role("heading", name="Профиль")).to_be_visible()
             await shots.take(confirm_page, "profile")
 
+            codes = billing_registry(stack.settings)
+            number, inn, kpp = OPEN_LEGAL
+            await bind_contract(confirm_page, number, inn, kpp, codes[number])
+            await expect(confirm_page.get_by_role("article")).to_be_visible()
+            await shots.take(confirm_page, "profile-contract")
+            await log_out(confirm_page)
+
             await confirm_page.goto(confirm_url)
             await shots.take(confirm_page, "link-used")
+
+            await page.goto(f"{base}/password/forgot")
+            await page.get_by_label("Логин").fill(LOGIN)
+            await page.get_by_label("Адрес электронной почты").fill(EMAIL)
+            await shots.take(page, "forgot-password")
+            await request_new_password(page, base, LOGIN, EMAIL)
+            letter = await open_letter_in_mailbox(page, stack, EMAIL, "Восстановление пароля")
+            await log_in(page, base, LOGIN, await mailed_password(letter))
+            await expect(page.get_by_role("heading", name="Придумайте новый пароль")).to_be_visible()
+            await shots.take(page, "set-password")
+            await log_out(page)
+
+            for attempt in range(stack.settings.login_lockout_after_failures + 1):
+                await page.get_by_label("Имя пользователя").fill(LOGIN)
+                await page.get_by_label("Пароль", exact=True).fill(f"не-тот-{attempt}")
+                if await page.get_by_label("Введите символы с картинки").count():
+                    await page.get_by_label("Введите символы с картинки").fill(CAPTCHA_TEST_ANSWER)
+                await page.get_by_role("button", name="Войти").click()
+                if "Слишком много" in await page.get_by_role("alert").inner_text():
+                    break
+            await shots.take(page, "login-locked")
             await page.goto(f"{base}/confirm?token=no-such-token")
             await shots.take(page, "link-invalid")
             await page.goto(f"{base}/support")

@@ -11,7 +11,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import MailSinkProcess
-from tests.browser.harness import DESKTOP, MISSING_CHROMIUM, WebStack, chromium_path, launch_chromium, stack_settings, web_stack
+from tests.browser.harness import DESKTOP, billing_registry, MISSING_CHROMIUM, WebStack, chromium_path, launch_chromium, stack_settings, web_stack
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -74,3 +74,9 @@ def short_lived_cabinet(
 ) -> Iterator[WebStack]:
     """Sign-ups expire after a few seconds here, to meet the expired link for real."""
     yield from _stack(dev_server_env, mailsink, tmp_path_factory.mktemp("short"), signup_ttl_seconds=4)
+
+
+@pytest.fixture(scope="session")
+def binding_codes(cabinet: WebStack) -> dict[str, str]:
+    """The sample registry in the cabinet's DB, and a fresh code per open contract."""
+    return billing_registry(cabinet.settings)

@@ -222,3 +222,25 @@ async def mailed_password(mail_page: Page) -> str:
     found = re.search(r"новый пароль для входа:\s*(\S+)", text)
     assert found, f"no password in the letter: {text!r}"
     return found.group(1)
+
+
+async def bind_contract(page: Page, number: str, inn: str, kpp: str | None, code: str) -> None:
+    """«Привязать договор» on the Profile: number, ИНН, КПП, the code from the supplier's office."""
+    await page.get_by_label("Номер договора").fill(number)
+    await page.get_by_label("ИНН").fill(inn)
+    await page.get_by_label("КПП").fill(kpp or "")
+    await page.get_by_label("Код подтверждения").fill(code)
+    await page.get_by_role("button", name="Привязать договор").click()
+
+
+def billing_registry(settings: Settings) -> dict[str, str]:
+    """Load the sample billing export into the stack's DB; one binding code per open contract."""
+    from lkk.db import make_engine
+    from tests.binding_harness import OPEN_ENTREPRENEUR, OPEN_LEGAL, issue, load_registry
+
+    engine = make_engine(settings.database_url)
+    try:
+        load_registry(engine)
+        return {OPEN_LEGAL[0]: issue(engine, OPEN_LEGAL[0]), OPEN_ENTREPRENEUR[0]: issue(engine, OPEN_ENTREPRENEUR[0])}
+    finally:
+        engine.dispose()

@@ -10,10 +10,11 @@ import re
 from playwright.async_api import Page, expect
 from pypdf import PdfReader
 
+from tests.billing.support import OPEN_ENTREPRENEUR, OPEN_LEGAL
 from tests.conftest import CAPTCHA_TEST_ANSWER
 
 from tests.browser.harness import (
-    PASSWORD, WebStack, fill_registration, follow_link_in_letter, log_in, log_out, mailed_password,
+    PASSWORD, WebStack, bind_contract, fill_registration, follow_link_in_letter, log_in, log_out, mailed_password,
     open_letter_in_mailbox, register, request_new_password, unique_login,
 )
 
@@ -34,7 +35,7 @@ async def _download_guide(page: Page, expected_title: str) -> None:
     assert "Регистрация пользователя" in "".join(p.extract_text() for p in reader.pages)
 
 
-async def test_register_confirm_by_mail_and_land_on_profile(page: Page, cabinet: WebStack) -> None:
+async def test_register_confirm_bind_recover_password(page: Page, cabinet: WebStack, binding_codes: dict[str, str]) -> None:
     login = unique_login("journey")
     email = f"{login}@example.ru"
 
@@ -61,6 +62,15 @@ async def test_register_confirm_by_mail_and_land_on_profile(page: Page, cabinet:
     await expect(confirm.get_by_role("status")).to_contain_text("Регистрация завершена")
     await expect(confirm.locator(".facts")).to_contain_text(login)
     await _download_guide(confirm, "Инструкция по работе с Личным кабинетом")
+
+    # Bind the contract with the code from the supplier's office: its ТУ and ПУ appear.
+    number, inn, kpp = OPEN_LEGAL
+    await bind_contract(confirm, number, inn, kpp, binding_codes[number])
+    await expect(confirm.get_by_role("status").first).to_contain_text(f"Договор № {number} привязан")
+    contract = confirm.get_by_role("article", name=f"Договор № {number}")
+    await expect(contract.get_by_role("table", name=re.compile("Точки учёта"))).to_be_visible()
+    await expect(contract).to_contain_text("TU-000101-01")
+    await expect(contract.get_by_role("button", name=f"Отвязать договор № {number}")).to_be_visible()
 
     await log_out(confirm)
     await confirm.goto(f"{cabinet.api_url}/profile")
@@ -200,3 +210,22 @@ async def test_wrong_passwords_bring_a_captcha_then_a_lockout(page: Page, cabine
         await confirm.get_by_label("Пароль", exact=True).fill(PASSWORD)
         await confirm.get_by_role("button", name="Войти").click()
     await expect(confirm.get_by_role("alert")).to_contain_text("Слишком много неудачных попыток входа")
+
+
+async def test_wrong_binding_code_is_refused_without_echoing_it(
+    page: Page, cabinet: WebStack, binding_codes: dict[str, str]
+) -> None:
+    login = unique_login("wrongcode")
+    email = f"{login}@example.ru"
+    await register(page, cabinet.api_url, login, email)
+    letter = await open_letter_in_mailbox(page, cabinet, email, "Подтверждение регистрации")
+    confirm = await follow_link_in_letter(letter, "Подтвердить адрес")
+    await confirm.get_by_role("button", name="Подтвердить").click()
+    await expect(confirm.get_by_role("heading", name="Профиль")).to_be_visible()
+
+    number, inn, _ = OPEN_ENTREPRENEUR
+    await bind_contract(confirm, number, inn, None, "ABCD-EFGH")
+    await expect(confirm.get_by_role("alert")).to_contain_text("Данные договора не найдены")
+    await expect(confirm.get_by_label("Номер договора")).to_have_value(number)
+    await expect(confirm.get_by_label("Код подтверждения")).to_have_value("")
+    await expect(confirm.get_by_role("article")).to_have_count(0)  # nothing bound
