@@ -5,6 +5,7 @@ Run: ``uvicorn api.main:app`` (the embedded stack does it through the Procfile).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -30,6 +31,7 @@ from api.routes import (
     contracts_api,
     contracts_pages,
     health_api,
+    help_pages,
     registration_api,
     registration_pages,
 )
@@ -63,7 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ctx.temporal = await connect(settings, wait_seconds=settings.temporal_connect_wait_seconds)
         except RuntimeError:
             log.error("Temporal at %s is unreachable; /readyz answers 503 until it is", settings.temporal_address)
+        # The guides take a few seconds to build: start now, off the event loop.
+        warming = asyncio.create_task(asyncio.to_thread(app.state.guides.warm))
         yield
+        await warming
         engine.dispose()
 
     app = FastAPI(
@@ -74,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.templates = make_templates(settings)
+    app.state.guides = help_pages.GuideCache(settings)
     app.state.csrf = make_csrf(settings)
     app.state.limiter = RateLimiter(settings)
     app.add_middleware(JsonOnlyApiMiddleware)
@@ -91,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         contracts_api,
         contracts_pages,
         health_api,
+        help_pages,
     )
     for module in routers:
         app.include_router(module.router)
@@ -105,6 +112,19 @@ def _purge_throttles(engine: Engine, settings: Settings) -> None:
         log.exception("could not purge stale login throttles; will retry at the next start")
 
 
+# What people see instead of a bare status code (never the exception text).
+HTML_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("Запрос не выполнен", "Запрос не удалось выполнить. Вернитесь на предыдущую страницу и попробуйте ещё раз."),
+    404: ("Страница не найдена", "Такой страницы нет. Проверьте адрес или перейдите на главную страницу."),
+    405: ("Запрос не выполнен", "Так открыть эту страницу нельзя. Перейдите на главную страницу."),
+    429: ("Слишком много попыток", "Подождите немного и попробуйте ещё раз."),
+}
+
+
+def _is_russian(text: str) -> bool:
+    return any("а" <= ch.lower() <= "я" for ch in text)
+
+
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/")
 
@@ -115,8 +135,11 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_html(request):
-            title = "Страница не найдена" if exc.status_code == 404 else "Запрос не выполнен"
-            return render(request, "message.html", {"title": title, "text": str(exc.detail)}, status_code=exc.status_code)
+            title, text = HTML_ERRORS.get(exc.status_code, HTML_ERRORS[400])
+            if isinstance(exc.detail, str) and _is_russian(exc.detail):
+                text = exc.detail  # a route's own Russian message; framework defaults are English
+            context = {"title": title, "text": text, "kind": "error", "actions": [("/", "На главную страницу")]}
+            return render(request, "message.html", context, status_code=exc.status_code)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RateLimited)
@@ -149,7 +172,7 @@ def _install_error_pages(app: FastAPI) -> None:
             return render(
                 request,
                 "message.html",
-                {"title": "Неверный запрос", "text": "Форма заполнена неверно. Вернитесь и попробуйте ещё раз."},
+                {"title": "Неверный запрос", "text": "Форма заполнена неверно. Вернитесь и попробуйте ещё раз.", "kind": "error"},
                 status_code=422,
             )
         return JSONResponse({"detail": "Неверный запрос.", "errors": _safe_errors(exc)}, status_code=422)
@@ -161,7 +184,12 @@ def _install_error_pages(app: FastAPI) -> None:
             return render(
                 request,
                 "message.html",
-                {"title": "Что-то пошло не так", "text": "Мы уже знаем о проблеме. Попробуйте ещё раз позже."},
+                {
+                    "title": "Что-то пошло не так",
+                    "text": "Мы уже знаем о проблеме. Попробуйте ещё раз позже.",
+                    "kind": "error",
+                    "actions": [("/", "На главную страницу")],
+                },
                 status_code=500,
             )
         return JSONResponse({"detail": "Внутренняя ошибка сервиса."}, status_code=500)

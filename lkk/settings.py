@@ -61,15 +61,20 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="Python log level of the API and the worker.")
 
-    # Logging: "json" (one JSON object per line, for log shippers) or "text" (for a terminal).
-    log_format: LogFormat = LogFormat.JSON
-    log_level: str = "INFO"
+    log_format: LogFormat = Field(
+        default=LogFormat.JSON,
+        description='Log lines: "json" (one object per line, with the workflow id; for log shippers) or "text" (a terminal).',
+    )
 
-    # Prometheus metrics of the worker process, as "host:port"; unset = not served.
-    # Two endpoints because the Temporal SDK's exporter (Rust core) cannot serve the
-    # prometheus_client registry that holds our business counters.
-    worker_metrics_bind: str | None = None  # Temporal SDK metrics (task latency, polls, failures)
-    worker_app_metrics_bind: str | None = None  # business counters counted by activities (expired sign-ups, e-mails)
+    # Two metrics endpoints because the Temporal SDK's exporter (Rust core) cannot serve
+    # prometheus_client counters.
+    worker_metrics_bind: str | None = Field(
+        default=None, description='Worker: serve Temporal SDK metrics for Prometheus on "host:port"; unset = off.'
+    )
+    worker_app_metrics_bind: str | None = Field(
+        default=None,
+        description='Worker: serve its business counters (expired sign-ups, e-mails) on "host:port"; unset = off.',
+    )
 
     # Database
     database_url: str = Field(
@@ -234,6 +239,10 @@ class Settings(BaseSettings):
         default=["8 800 000-00-00", "+7 (495) 000-00-00"], description="Help desk phones (JSON list in the variable)."
     )
     supplier_helpdesk_hours: str = Field(default="пн–пт 8:00–20:00, сб 9:00–15:00 (МСК)", description="Help desk hours.")
+    supplier_logo_file: Path | None = Field(
+        default=None,
+        description="Logo in the page header: a PNG/SVG/JPEG file served at /branding/logo (CSP allows 'self' only); unset = the bundled neutral logo.",
+    )
 
     # Dev SMTP sink (embedded stack only)
     mailsink_smtp_port: int = Field(default=1025, description="Embedded stack only: SMTP port of the dev mail sink.")

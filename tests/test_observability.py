@@ -26,7 +26,9 @@ from lkk.temporal import onboarding_workflow_id
 from tests.conftest import CAPTCHA_TEST_ANSWER, MailSinkProcess, free_port, wait_http
 from tests.harness import PASSWORD, confirmation_token, context, running_worker, sign_up, token_from, unique_login
 from tests.stack import running_stack
-from workflows.messages import OnboardingResult, OnboardingStage
+from tests.test_registration_e2e import _csrf, _register
+from workflows.messages import OnboardingResult, OnboardingStage, OnboardingState
+from workflows.onboarding import STATE_QUERY
 
 
 def _value(name: str, **labels: str) -> float:
@@ -68,7 +70,9 @@ async def test_onboarding_logs_are_json_with_workflow_id_and_no_secrets(
         token = await confirmation_token(mailsink.mailbox, email)
         assert (await svc.confirm(ctx, token)).session_token
         workflow_id = onboarding_workflow_id(registered.account_id)
-        await client.get_workflow_handle(workflow_id, result_type=OnboardingResult).result()
+        await time_skipping_env.sleep(timedelta(seconds=1))  # the confirmation signal is processed
+        state = await client.get_workflow_handle(workflow_id).query(STATE_QUERY, result_type=OnboardingState)
+        assert state.stage is OnboardingStage.AWAITING_CONTRACT  # confirmed; now it waits for a contract
         stale = await sign_up(ctx, other)
         await confirmation_token(mailsink.mailbox, f"{other}@example.ru")
         await time_skipping_env.sleep(timedelta(hours=72, minutes=1))
@@ -114,17 +118,11 @@ async def test_api_and_worker_serve_prometheus_metrics_without_personal_data(
     login = unique_login("metrics")
     email = f"{login}@example.ru"
     with running_stack(config) as (front,), httpx.Client(base_url=front.api_url, timeout=30) as web:
-        page = web.get("/register")
-        captcha = re.search(r'name="captcha_id" value="([^"]+)"', page.text)
-        assert captcha
-        form = {
-            "login": login, "email": email, "phone": "8 (912) 345-67-89", "password": PASSWORD,
-            "password_confirm": PASSWORD, "captcha_id": captcha.group(1), "captcha_answer": CAPTCHA_TEST_ANSWER,
-        }
-        assert web.post("/register", data=form).status_code == 303
+        assert _register(web, login, email).status_code == 303
         token = token_from(await mailsink.mailbox.wait_for_async(to=email, timeout=30))
-        assert web.get(f"/confirm?token={token}").status_code == 200
-        assert web.post("/confirm", data={"token": token}).status_code == 303
+        confirm_page = web.get(f"/confirm?token={token}")
+        assert confirm_page.status_code == 200
+        assert web.post("/confirm", data={"token": token, "csrf_token": _csrf(confirm_page)}).status_code == 303
 
         api = web.get("/metrics")
         assert api.status_code == 200 and api.headers["content-type"].startswith("text/plain")
