@@ -3,6 +3,7 @@ carry the workflow id, and no secret or personal data in either."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -16,6 +17,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.services import registration as svc
@@ -26,7 +28,8 @@ from lkk.temporal import onboarding_workflow_id
 from tests.conftest import CAPTCHA_TEST_ANSWER, MailSinkProcess, free_port, wait_http
 from tests.harness import PASSWORD, confirmation_token, context, running_worker, sign_up, token_from, unique_login
 from tests.stack import running_stack
-from workflows.messages import OnboardingResult, OnboardingStage
+from workflows.messages import OnboardingResult, OnboardingStage, OnboardingState
+from workflows.onboarding import STATE_QUERY
 
 
 def _value(name: str, **labels: str) -> float:
@@ -49,6 +52,16 @@ def json_log() -> Iterator[io.StringIO]:
         root.setLevel(old_level)
 
 
+async def _until_awaiting_contract(client: Client, workflow_id: str) -> None:
+    handle = client.get_workflow_handle(workflow_id)
+    for _ in range(100):
+        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        if state.stage is OnboardingStage.AWAITING_CONTRACT:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{workflow_id} still {state.stage}")
+
+
 async def test_onboarding_logs_are_json_with_workflow_id_and_no_secrets(
     time_skipping_env: WorkflowEnvironment, settings: Settings, engine: Engine, mailsink: MailSinkProcess,
     json_log: io.StringIO,
@@ -68,7 +81,8 @@ async def test_onboarding_logs_are_json_with_workflow_id_and_no_secrets(
         token = await confirmation_token(mailsink.mailbox, email)
         assert (await svc.confirm(ctx, token)).session_token
         workflow_id = onboarding_workflow_id(registered.account_id)
-        await client.get_workflow_handle(workflow_id, result_type=OnboardingResult).result()
+        # The run goes on waiting for a contract; the confirmation is through once it says so.
+        await _until_awaiting_contract(client, workflow_id)
         stale = await sign_up(ctx, other)
         await confirmation_token(mailsink.mailbox, f"{other}@example.ru")
         await time_skipping_env.sleep(timedelta(hours=72, minutes=1))
