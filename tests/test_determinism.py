@@ -7,6 +7,7 @@ Histories live in tests/histories/<workflow type>/<version>/*.json and are
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -37,13 +38,56 @@ def test_every_registered_workflow_has_recorded_histories() -> None:
         assert name in record.SCENARIOS, f"{name} has no recording scenarios"
 
 
+def test_recorded_files_are_exactly_the_recorder_scenarios() -> None:
+    """A renamed or dropped scenario leaves no stale file behind (re-record after editing record.py)."""
+    on_disk = {(p.parts[-3], p.stem) for p in RECORDED if p.parts[-2] == record.UNRELEASED}
+    scenarios = {(wf, name) for wf, named in record.SCENARIOS.items() for name in named}
+    assert on_disk == scenarios
+
+
+def _payloads(node: object) -> list[str]:
+    """Every payload of a history, decoded (history_text's view, payloads only)."""
+    if isinstance(node, dict):
+        found: list[str] = []
+        for key, value in node.items():
+            if key == "data" and isinstance(value, str):
+                found.append(base64.b64decode(value).decode("utf-8", errors="replace"))
+            else:
+                found += _payloads(value)
+        return found
+    if isinstance(node, list):
+        return [text for item in node for text in _payloads(item)]
+    return []
+
+
 def test_recorded_histories_hold_no_email_or_secret_fields() -> None:
     assert RECORDED
     for path in RECORDED:
-        text = history_text(json.loads(path.read_text(encoding="utf-8")))
-        assert "@example.ru" not in text, path  # no e-mail addresses
-        for word in ("password", "token", "argon2"):
-            assert word not in text.lower(), (path, word)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        text = history_text(data)
+        assert f"@{record.EMAIL_DOMAIN}" not in text, path  # the recorder's customers' addresses
+        assert record.ARGON2_MARK not in text, path  # password, one-time password and binding-code hashes
+        assert record.forbidden_in(data) == [], path
+        # Type names may say "password" (PasswordReset); no payload may carry one, or a token.
+        for payload in _payloads(data):
+            for word in ("password", "token", "argon2"):
+                assert word not in payload.lower(), (path, word, payload[:80])
+
+
+def test_secret_scan_finds_a_planted_email_and_hash() -> None:
+    """The scan above can fail: a history with an address and a hash in a payload is caught."""
+    data = json.loads(RECORDED[0].read_text(encoding="utf-8"))
+    planted = f'{{"email":"ooo-x@{record.EMAIL_DOMAIN}","hash":"$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"}}'
+    for event in data["events"]:
+        payloads = (event.get("workflowExecutionStartedEventAttributes") or {}).get("input", {}).get("payloads")
+        if payloads:
+            payloads[0]["data"] = base64.b64encode(planted.encode()).decode()
+            break
+    else:
+        raise AssertionError("no start input to plant into")
+    assert record.forbidden_in(data) == [f"an e-mail address ({record.EMAIL_DOMAIN})", "an argon2 hash"]
+    assert record.forbidden_in(data, ["ABCD-EFGH"]) == record.forbidden_in(data)
+    assert len(record.forbidden_in(data, ["ooo-x"])) == 3
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=lambda p: str(p.relative_to(HISTORIES)))
