@@ -18,7 +18,8 @@ from lkk.settings import Settings
 from lkk.temporal import onboarding_workflow_id, ui_link
 from tests.conftest import ROOT, MailSinkProcess, env_for
 from tests.harness import confirmation_token, context, running_worker, sign_up, unique_login
-from workflows.messages import OnboardingResult, OnboardingStage
+from workflows.messages import OnboardingResult, OnboardingStage, OnboardingState
+from workflows.onboarding import STATE_QUERY
 
 
 async def _lkk(settings: Settings, *args: str) -> tuple[int, str]:
@@ -30,6 +31,17 @@ async def _lkk(settings: Settings, *args: str) -> tuple[int, str]:
     output, _ = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode is not None
     return proc.returncode, output.decode()
+
+
+async def _waiting_for_contract(client: Client, workflow_id: str) -> str:
+    """Run id of a confirmed onboarding once it waits for a contract (it does not end there)."""
+    handle = client.get_workflow_handle(workflow_id)
+    for _ in range(300):
+        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        if state.stage is OnboardingStage.AWAITING_CONTRACT:
+            return (await handle.describe()).run_id
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{workflow_id} never reached the contract stage")
 
 
 async def _finished(client: Client, workflow_id: str) -> str:
@@ -50,7 +62,7 @@ async def test_support_find_and_ops_replay_commands(
         confirmed, pending, expired = unique_login("sup-ok"), unique_login("sup-wait"), unique_login("sup-exp")
         ok_id = onboarding_workflow_id((await sign_up(ctx, confirmed)).account_id)
         await svc.confirm(ctx, await confirmation_token(mailsink.mailbox, f"{confirmed}@example.ru"))
-        ok_run = await _finished(client, ok_id)
+        ok_run = await _waiting_for_contract(client, ok_id)
         pending_id = onboarding_workflow_id((await sign_up(ctx, pending)).account_id)
         await confirmation_token(mailsink.mailbox, f"{pending}@example.ru")
         short = context(cfg.model_copy(update={"signup_ttl_seconds": 2}), engine, client)
@@ -61,9 +73,9 @@ async def test_support_find_and_ops_replay_commands(
         code, out = await _lkk(cfg, "support", "find", "--login", confirmed.upper())  # login is case-insensitive
         assert code == 0, out
         assert f"DB: account {ok_id.removeprefix('onboarding-')}" in out
-        assert ok_id in out and ok_run in out and "COMPLETED" in out
+        assert ok_id in out and ok_run in out and "RUNNING" in out
         assert "stage:     awaiting_contract" in out
-        assert "E-mail подтверждён" in out and "Привязка договора доступна" in out
+        assert "E-mail подтверждён" in out and "Ожидает привязки договора до" in out
         assert ui_link(cfg, ok_id, ok_run) in out
         assert ui_link(cfg, ok_id, ok_run).startswith(f"http://ui.test:8233/namespaces/default/workflows/{ok_id}/")
 
