@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-requirements
 PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/test', connect_timeout=2).close()"
 
-.PHONY: install run test bench stack clean-data migrate migration docs
+.PHONY: install run test bench stack clean-data migrate migration docs record-histories screenshots guides
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,10 +22,29 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
+# Screenshots of every page (docs/img, for the README and the PDF guides) are taken
+# from the real product in Chromium whenever a page's template, style or the walk
+# changes, so the guides never drift from the pages. The PDFs themselves are built
+# by the API from docs/guides/*.md + docs/img at start-up; `guides` also writes them
+# to var/guides for a look.
+SCREENSHOT_INPUTS := $(wildcard api/templates/*.html api/static/*) docs/tools/screenshots.py tests/browser/harness.py
+SCREENSHOT_STAMP := docs/img/.generated
+
+$(SCREENSHOT_STAMP): $(SCREENSHOT_INPUTS) | $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python docs/tools/screenshots.py docs/img
+	touch $@
+
+screenshots: $(SCREENSHOT_STAMP)
+
+guides: screenshots
+	$(BIN)/python -m lkk.guides.build var/guides
+
+# The API builds the PDF guides at start-up from docs/guides/*.md and the committed
+# screenshots, so starting the stack needs no browser.
 run: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m lkk.cli dev run
 
-test: install
+test: install guides
 	@if [ -z "$$LKK_TEST_POSTGRES_URL" ] && $(PG_PROBE) 2>/dev/null; then \
 	  export LKK_TEST_POSTGRES_URL="$(PG_DEFAULT_URL)"; fi; \
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -47,6 +66,10 @@ migration: install
 # After changing lkk/settings.py: regenerate docs/configuration.md.
 docs: install
 	$(BIN)/python -m lkk.configdoc --write
+
+# Re-record the determinism guard's histories (tests/histories, docs/ops.md).
+record-histories: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tests.histories.record
 
 clean-data:
 	rm -rf var

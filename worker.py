@@ -17,13 +17,14 @@ from temporalio.worker import Worker
 from activities.contracts import ContractActivities
 from activities.password import PasswordActivities
 from activities.signup import SignupActivities
+from lkk import metrics
 from lkk.billing.registry import SqlBillingRegistry
 from lkk.db import engine_for
-from lkk.security.passwords import hasher_for
 from lkk.logging_setup import configure_logging
 from lkk.mail.sender import SmtpSender
+from lkk.security.passwords import hasher_for
 from lkk.settings import Settings, get_settings
-from lkk.temporal import connect
+from lkk.temporal import connect, metrics_runtime
 from workflows.contract_binding import ContractBindingWorkflow, ContractUnbindingWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.password_changed import PasswordChangedNoticeWorkflow
@@ -58,7 +59,10 @@ def build_activities(settings: Settings) -> list[object]:
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    client = await connect(settings, wait_seconds=settings.temporal_connect_wait_seconds)
+    runtime = metrics_runtime(settings.worker_metrics_bind) if settings.worker_metrics_bind else None
+    client = await connect(settings, wait_seconds=settings.temporal_connect_wait_seconds, runtime=runtime)
+    if settings.worker_app_metrics_bind:
+        metrics.serve(settings.worker_app_metrics_bind)
     # Activities talk to the DB and SMTP synchronously; a thread pool runs them.
     with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
         worker = Worker(
@@ -102,8 +106,8 @@ async def _heartbeat(path: Path | None, stop: asyncio.Event) -> None:
 def main() -> None:
     # The schema is migrated before the worker starts (`lkk db upgrade`: the embedded
     # stack does it in `lkk dev run`, production in its one-shot migrate job).
-    configure_logging()
     settings = get_settings()
+    configure_logging(settings)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -14,7 +14,9 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from lkk import metrics
 from lkk.billing import binding_requests, bindings
+from lkk.billing.bindings import BindStatus
 from lkk.billing.lockout import LockoutPolicy
 from lkk.billing.registry import BillingRegistry
 from lkk.mail.render import branding, render_mail
@@ -71,6 +73,8 @@ class ContractActivities:
             # customer simply submits the form again. Retrying cannot help.
             raise ApplicationError("binding request is gone", type=REQUEST_GONE, non_retryable=True)
         log.info("binding attempt for account %s: %s", params.account_id, outcome.status.value)
+        if outcome.status is BindStatus.BOUND:
+            metrics.CONTRACT_BINDINGS.inc()
         return BindContractResult(
             status=outcome.status,
             contract_number=outcome.contract_number,

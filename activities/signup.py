@@ -13,8 +13,9 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from lkk import metrics
 from lkk.mail.render import branding, render_mail
-from lkk.mail.sender import MailRejected, SmtpSender
+from lkk.mail.sender import MailRejected, MailTemporarilyFailed, SmtpSender
 from lkk.settings import Settings
 from lkk.store import signups
 from lkk.timeutil import utcnow
@@ -55,15 +56,28 @@ class SignupActivities:
             expires_at=msk(params.signup_expires_at),
             **branding(self._settings),
         )
+        # Log lines get the workflow id from the logging filter; never the address or link.
         try:
             self._sender.send(mail)
         except MailRejected as err:
+            metrics.CONFIRMATION_EMAILS.labels("rejected").inc()
+            log.warning("confirmation e-mail #%d rejected permanently: %s", params.seq, err)
             raise ApplicationError(str(err), type="MailRejected", non_retryable=True) from None
+        except MailTemporarilyFailed as err:
+            metrics.CONFIRMATION_EMAILS.labels("tempfail").inc()
+            log.warning(
+                "confirmation e-mail #%d not handed over (attempt %d, will retry): %s",
+                params.seq, activity.info().attempt, err,
+            )
+            raise
+        metrics.CONFIRMATION_EMAILS.labels("sent").inc()
         log.info("confirmation e-mail #%d sent for sign-up %s", params.seq, params.account_id)
         return SendConfirmationResult(sent=True, sent_at=utcnow())
 
     @activity.defn(name="expire_signup")
     def expire_signup(self, params: ExpireSignupInput) -> ExpireSignupResult:
         expired = signups.expire(self._engine, params.account_id)
+        if expired:  # the conditional delete succeeds once, so retries never double-count
+            metrics.SIGNUPS_EXPIRED.inc()
         log.info("sign-up %s expiry: %s", params.account_id, "deleted" if expired else "already active")
         return ExpireSignupResult(expired=expired)

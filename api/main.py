@@ -5,6 +5,7 @@ Run: ``uvicorn api.main:app`` (the embedded stack does it through the Procfile).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.body_limit import BodyLimitMiddleware
+from api import metrics as api_metrics
 from api.csrf import CsrfFailed, make_csrf
 from api.deps import AppContext
 from api.openapi import allowed_methods, install_openapi
@@ -31,6 +33,7 @@ from api.routes import (
     contracts_api,
     contracts_pages,
     health_api,
+    help_pages,
     registration_api,
     registration_pages,
 )
@@ -51,10 +54,10 @@ FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings)
         # The schema is migrated before the API starts (`lkk db upgrade`), never here:
         # several replicas starting at once must not race to change it.
         engine = engine_for(settings)
@@ -67,7 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ctx.temporal = await connect(settings, wait_seconds=settings.temporal_connect_wait_seconds)
         except RuntimeError:
             log.error("Temporal at %s is unreachable; /readyz answers 503 until it is", settings.temporal_address)
+        # The guides take a few seconds to build: start now, off the event loop.
+        warming = asyncio.create_task(asyncio.to_thread(app.state.guides.warm))
         yield
+        await warming
         engine.dispose()
 
     app = FastAPI(
@@ -78,14 +84,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.templates = make_templates(settings)
+    app.state.guides = help_pages.GuideCache(settings)
     app.state.csrf = make_csrf(settings)
     app.state.limiter = RateLimiter(settings)
     app.add_middleware(JsonOnlyApiMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://"))
-    # Added last = outermost: an oversized body is refused before anything else runs.
+    # Refuse an oversized body before anything parses it (inside the metrics timer).
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(api_metrics.MetricsMiddleware)  # outermost: times the whole request
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = (
+        api_metrics,
         captcha_api,
         registration_api,
         registration_pages,
@@ -95,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         contracts_api,
         contracts_pages,
         health_api,
+        help_pages,
     )
     for module in routers:
         app.include_router(module.router)
@@ -108,6 +118,19 @@ def _purge_throttles(engine: Engine, settings: Settings) -> None:
         login_throttle.purge_stale(engine, settings, now=utcnow())
     except Exception:
         log.exception("could not purge stale login throttles; will retry at the next start")
+
+
+# What people see instead of a bare status code (never the exception text).
+HTML_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("Запрос не выполнен", "Запрос не удалось выполнить. Вернитесь на предыдущую страницу и попробуйте ещё раз."),
+    404: ("Страница не найдена", "Такой страницы нет. Проверьте адрес или перейдите на главную страницу."),
+    405: ("Запрос не выполнен", "Так открыть эту страницу нельзя. Перейдите на главную страницу."),
+    429: ("Слишком много попыток", "Подождите немного и попробуйте ещё раз."),
+}
+
+
+def _is_russian(text: str) -> bool:
+    return any("а" <= ch.lower() <= "я" for ch in text)
 
 
 def _wants_html(request: Request) -> bool:
@@ -124,8 +147,11 @@ def _install_error_pages(app: FastAPI) -> None:
             # Starlette names only the first route's methods; RFC 9110 wants all of the path's.
             headers["Allow"] = allowed_methods(request)
         if _wants_html(request):
-            title = "Страница не найдена" if exc.status_code == 404 else "Запрос не выполнен"
-            page = render(request, "message.html", {"title": title, "text": str(exc.detail)}, status_code=exc.status_code)
+            title, text = HTML_ERRORS.get(exc.status_code, HTML_ERRORS[400])
+            if isinstance(exc.detail, str) and _is_russian(exc.detail):
+                text = exc.detail  # a route's own Russian message; framework defaults are English
+            context = {"title": title, "text": text, "kind": "error", "actions": [("/", "На главную страницу")]}
+            page = render(request, "message.html", context, status_code=exc.status_code)
             page.headers.update(headers)
             return page
         detail = exc.detail
@@ -163,7 +189,7 @@ def _install_error_pages(app: FastAPI) -> None:
             return render(
                 request,
                 "message.html",
-                {"title": "Неверный запрос", "text": "Форма заполнена неверно. Вернитесь и попробуйте ещё раз."},
+                {"title": "Неверный запрос", "text": "Форма заполнена неверно. Вернитесь и попробуйте ещё раз.", "kind": "error"},
                 status_code=422,
             )
         return JSONResponse({"detail": "Неверный запрос.", "errors": _safe_errors(exc)}, status_code=422)
@@ -175,7 +201,12 @@ def _install_error_pages(app: FastAPI) -> None:
             return render(
                 request,
                 "message.html",
-                {"title": "Что-то пошло не так", "text": "Мы уже знаем о проблеме. Попробуйте ещё раз позже."},
+                {
+                    "title": "Что-то пошло не так",
+                    "text": "Мы уже знаем о проблеме. Попробуйте ещё раз позже.",
+                    "kind": "error",
+                    "actions": [("/", "На главную страницу")],
+                },
                 status_code=500,
             )
         return JSONResponse({"detail": "Внутренняя ошибка сервиса."}, status_code=500)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,13 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         helpdesk_phones=settings.supplier_helpdesk_phones,
         helpdesk_hours=settings.supplier_helpdesk_hours,
     )
+    templates.env.filters["tel"] = tel_uri_number
     return templates
+
+
+def tel_uri_number(phone: str) -> str:
+    """'8 (800) 000-00-00' -> '88000000000' for a tel: link (digits and a leading +)."""
+    return ("+" if phone.strip().startswith("+") else "") + re.sub(r"\D", "", phone)
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:

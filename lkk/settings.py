@@ -33,6 +33,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
 class Settings(BaseSettings):
     # hide_input_in_errors: a refusal must never print the submitted values (secrets).
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", hide_input_in_errors=True)
@@ -55,6 +60,21 @@ class Settings(BaseSettings):
         json_schema_extra=PRODUCTION_REQUIRED,
     )
     log_level: str = Field(default="INFO", description="Python log level of the API and the worker.")
+
+    log_format: LogFormat = Field(
+        default=LogFormat.JSON,
+        description='Log lines: "json" (one object per line, with the workflow id; for log shippers) or "text" (a terminal).',
+    )
+
+    # Two metrics endpoints because the Temporal SDK's exporter (Rust core) cannot serve
+    # prometheus_client counters.
+    worker_metrics_bind: str | None = Field(
+        default=None, description='Worker: serve Temporal SDK metrics for Prometheus on "host:port"; unset = off.'
+    )
+    worker_app_metrics_bind: str | None = Field(
+        default=None,
+        description='Worker: serve its business counters (expired sign-ups, e-mails) on "host:port"; unset = off.',
+    )
 
     # Database
     database_url: str = Field(
@@ -187,6 +207,7 @@ class Settings(BaseSettings):
     rate_limit_storage_uri: str = Field(
         default="memory://",
         description="Where rate-limit counters live: memory:// is per process; with several API replicas point all at one Redis, e.g. redis://redis:6379/0.",
+        json_schema_extra=PRODUCTION_REQUIRED,
     )
     rate_limit_key_prefix: str = Field(default="lkk-rl", description="Prefix of rate-limit keys; separates deployments sharing one Redis.")
     rate_limit_login: str = Field(default="30/minute;300/hour", description="Per-IP limit on every login attempt (bounds argon2 CPU).")
@@ -218,6 +239,10 @@ class Settings(BaseSettings):
         default=["8 800 000-00-00", "+7 (495) 000-00-00"], description="Help desk phones (JSON list in the variable)."
     )
     supplier_helpdesk_hours: str = Field(default="пн–пт 8:00–20:00, сб 9:00–15:00 (МСК)", description="Help desk hours.")
+    supplier_logo_file: Path | None = Field(
+        default=None,
+        description="Logo in the page header: a PNG/SVG/JPEG file served at /branding/logo (CSP allows 'self' only); unset = the bundled neutral logo.",
+    )
 
     # Request bodies larger than this are refused with 413 before any parsing (forms and
     # JSON here are a few hundred bytes; a megabyte-sized body is an attack or a mistake).
@@ -272,6 +297,8 @@ def unsafe_production_settings(s: Settings) -> list[str]:
             "LKK_SMTP_HOST is a remote relay without TLS: set LKK_SMTP_TLS/LKK_SMTP_SSL "
             "(or LKK_SMTP_ALLOW_PLAINTEXT=true for a relay on a trusted network)"
         )
+    if s.rate_limit_storage_uri.startswith("memory://"):
+        problems.append("LKK_RATE_LIMIT_STORAGE_URI must be shared by all API replicas (e.g. redis://...), not memory://")
     if bool(s.temporal_tls_client_cert_path) != bool(s.temporal_tls_client_key_path):
         problems.append("LKK_TEMPORAL_TLS_CLIENT_CERT_PATH and LKK_TEMPORAL_TLS_CLIENT_KEY_PATH go together")
     return problems

@@ -9,6 +9,7 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.service import TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from lkk.settings import Settings
 
@@ -42,7 +43,20 @@ def contract_unbinding_workflow_id(request_id: str) -> str:
     return f"contract-unbinding-{request_id}"
 
 
-async def connect(settings: Settings, *, wait_seconds: float = 0.0) -> Client:
+def ui_link(settings: Settings, workflow_id: str, run_id: str) -> str:
+    """The run's history page in the Temporal Web UI (what support opens)."""
+    from urllib.parse import quote
+
+    base = settings.temporal_ui_url.rstrip("/")
+    return f"{base}/namespaces/{quote(settings.temporal_namespace)}/workflows/{quote(workflow_id)}/{run_id}/history"
+
+
+def metrics_runtime(bind: str) -> Runtime:
+    """A Temporal runtime whose SDK metrics are served to Prometheus on ``host:port``."""
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind, durations_as_seconds=True)))
+
+
+async def connect(settings: Settings, *, wait_seconds: float = 0.0, runtime: Runtime | None = None) -> Client:
     """Connect with the pydantic converter; optionally keep trying while the server starts."""
     deadline = asyncio.get_running_loop().time() + wait_seconds
     while True:
@@ -53,6 +67,7 @@ async def connect(settings: Settings, *, wait_seconds: float = 0.0) -> Client:
                 data_converter=pydantic_data_converter,
                 tls=_tls(settings),
                 api_key=settings.temporal_api_key,
+                runtime=runtime,
             )
         except RuntimeError:
             if asyncio.get_running_loop().time() >= deadline:

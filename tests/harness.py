@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlparse
@@ -25,14 +25,20 @@ PASSWORD = "зимний-вечер-2026"
 
 
 @asynccontextmanager
-async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Settings]:
-    """A worker on a fresh task queue; yields the settings that point at it."""
-    settings = settings.model_copy(update={"temporal_task_queue": f"test-{uuid.uuid4().hex[:8]}"})
+async def running_worker(
+    client: Client, settings: Settings, *, workflows: Sequence[type] | None = None, task_queue: str | None = None
+) -> AsyncIterator[Settings]:
+    """A worker on a fresh task queue (or ``task_queue``); yields the settings that point at it.
+
+    ``workflows`` replaces the registered workflow classes, e.g. with a buggy variant.
+    """
+    queue = task_queue or f"test-{uuid.uuid4().hex[:8]}"
+    settings = settings.model_copy(update={"temporal_task_queue": queue})
     with ThreadPoolExecutor(max_workers=8) as executor:
         async with Worker(
             client,
             task_queue=settings.temporal_task_queue,
-            workflows=WORKFLOWS,
+            workflows=list(workflows) if workflows is not None else WORKFLOWS,
             activities=build_activities(settings),
             activity_executor=executor,
         ):

@@ -123,12 +123,15 @@ def test_start_order(services: dict[str, Any]) -> None:
     assert _after(services, "temporal") == {"temporal-admin-tools": "service_completed_successfully"}
     assert _after(services, "temporal-create-namespace") == {"temporal": "service_healthy"}
     assert _after(services, "migrate") == {"lkk-db": "service_healthy"}
-    for name in ("api-1", "api-2", "worker-1", "worker-2"):
-        assert _after(services, name) == {
-            "migrate": "service_completed_successfully",
-            "temporal-create-namespace": "service_completed_successfully",
-            "mailpit": "service_healthy",
-        }
+    backends = {
+        "migrate": "service_completed_successfully",
+        "temporal-create-namespace": "service_completed_successfully",
+        "mailpit": "service_healthy",
+    }
+    for name in ("worker-1", "worker-2"):
+        assert _after(services, name) == backends
+    for name in ("api-1", "api-2"):  # the APIs also share rate-limit counters in Redis
+        assert _after(services, name) == {**backends, "redis": "service_healthy"}
     assert set(_after(services, "caddy").values()) == {"service_healthy"}
 
 

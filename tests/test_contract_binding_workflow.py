@@ -12,6 +12,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.api.sdk.v1 import WorkflowMetadata
@@ -70,8 +71,10 @@ async def test_first_binding_completes_onboarding_and_code_stays_out_of_history(
 
         # The customer types the code in lower case without the dash: still the same code.
         typed = code.replace("-", "").lower()
+        bindings_before = REGISTRY.get_sample_value("lkk_contract_bindings_total") or 0.0
         bound = await contracts.bind(ctx, me.account, " №7701-000101 ", OPEN_LEGAL[1], OPEN_LEGAL[2], typed)
         assert bound.status is BindStatus.BOUND, bound
+        assert REGISTRY.get_sample_value("lkk_contract_bindings_total") == bindings_before + 1  # the worker's metric
         assert bound.message == "Договор № 7701-000101 привязан к вашему личному кабинету."
 
         result = await _result(env, me.workflow_id)

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -104,6 +105,7 @@ async def test_failures_bring_captcha_then_growing_lockouts_that_survive_a_resta
     login = unique_login()
     make_active_account(engine, config, login, PASSWORD)
     ghost = unique_login("ghost")  # no such account: it must be treated the same
+    lockouts_before = REGISTRY.get_sample_value("lkk_login_lockouts_total") or 0.0
     async with web_client(config, engine) as web:
         for name in (login, ghost):
             for attempt in range(config.login_captcha_after_failures):
@@ -119,6 +121,8 @@ async def test_failures_bring_captcha_then_growing_lockouts_that_survive_a_resta
             locked = await log_in(web, name, PASSWORD, captcha_answer=CAPTCHA_TEST_ANSWER)
             assert locked.status_code == 429 and "Слишком много неудачных попыток входа" in locked.text
             assert 0 < int(locked.headers["retry-after"]) <= config.login_lockout_base_seconds + 1
+
+    assert REGISTRY.get_sample_value("lkk_login_lockouts_total") == lockouts_before + 2  # one per login
 
     async with web_client(config, engine) as restarted:  # a new process, the same database
         still = await log_in(restarted, login, PASSWORD, captcha_answer=CAPTCHA_TEST_ANSWER)

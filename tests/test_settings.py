@@ -23,6 +23,7 @@ SAFE_PRODUCTION = {
     "smtp_tls": True,
     "smtp_user": "lkk",
     "smtp_password": "relay-secret",
+    "rate_limit_storage_uri": "redis://redis.internal:6379/0",
 }
 
 
@@ -51,6 +52,7 @@ def test_safe_production_settings_start() -> None:
         ({"smtp_tls": False}, "SMTP credentials must not travel unencrypted"),
         ({"smtp_tls": False, "smtp_user": None, "smtp_password": None}, "LKK_SMTP_HOST is a remote relay without TLS"),
         ({"temporal_tls_client_cert_path": "/run/secrets/temporal.pem"}, "go together"),
+        ({"rate_limit_storage_uri": "memory://"}, "LKK_RATE_LIMIT_STORAGE_URI"),
     ],
 )
 def test_production_refuses(overrides: dict[str, object], complaint: str) -> None:

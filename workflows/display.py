@@ -33,6 +33,24 @@ BIND_LABELS: dict[BindStatus, str] = {
 }
 
 
+# What support tells the customer at each stage (the first thing read in the UI).
+STAGE_HINTS: dict[OnboardingStage, str] = {
+    OnboardingStage.AWAITING_EMAIL: (
+        "Ждём, когда клиент перейдёт по ссылке из письма; ниже видно, ушло ли письмо. Новое письмо — "
+        "кнопкой «Отправить письмо ещё раз» на странице «Проверьте почту» (не чаще раза в минуту, до 5 раз)."
+    ),
+    OnboardingStage.AWAITING_CONTRACT: (
+        "E-mail подтверждён: клиент входит в кабинет и привязывает договор "
+        "(номер договора и код подтверждения из офиса)."
+    ),
+    OnboardingStage.ONBOARDED: "Договор привязан, кабинет готов к работе.",
+    OnboardingStage.EXPIRED: (
+        "Регистрация не подтверждена в срок и удалена; логин и e-mail свободны — "
+        "клиент может зарегистрироваться заново."
+    ),
+}
+
+
 def msk(moment: datetime) -> str:
     return moment.astimezone(MSK).strftime("%d.%m.%Y %H:%M МСК")
 
@@ -40,6 +58,8 @@ def msk(moment: datetime) -> str:
 def details(stage: OnboardingStage, events: list[str]) -> str:
     """Markdown for ``workflow.set_current_details``: the stage, then the log of events."""
     lines = [f"**{STAGE_TITLES[stage]}**", ""]
+    if stage in STAGE_HINTS:
+        lines += [f"_{STAGE_HINTS[stage]}_", ""]
     lines.extend(f"- {event}" for event in events)
     return "\n".join(lines)
 

@@ -35,7 +35,8 @@ CONFIRM_MESSAGES = {
     ),
     ConfirmOutcome.INVALID: (
         "Ссылка недействительна",
-        "Ссылка неверна или заменена более новой. Откройте ссылку из последнего письма или зарегистрируйтесь заново.",
+        "Ссылка неверна, устарела или заменена более новой. Откройте ссылку из последнего письма "
+        "или зарегистрируйтесь заново.",
     ),
 }
 
@@ -157,4 +158,9 @@ async def confirm_submit(request: Request, ctx: Ctx, token: Annotated[str, Form(
 def _confirm_problem(request: Request, outcome: ConfirmOutcome) -> HTMLResponse:
     title, text = CONFIRM_MESSAGES[outcome]
     code = {ConfirmOutcome.ALREADY_CONFIRMED: 409, ConfirmOutcome.EXPIRED: 410}.get(outcome, 400)
-    return render(request, "message.html", {"title": title, "text": text, "outcome": outcome.value}, status_code=code)
+    if outcome is ConfirmOutcome.ALREADY_CONFIRMED:
+        kind, actions = "info", [("/login", "Войти в Личный кабинет")]
+    else:
+        kind, actions = "warning", [("/register", "Зарегистрироваться заново"), ("/login", "Вход в систему")]
+    context = {"title": title, "text": text, "outcome": outcome.value, "kind": kind, "actions": actions}
+    return render(request, "message.html", context, status_code=code)

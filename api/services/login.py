@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import AppContext
 from api.ratelimit import RateLimiter
 from api.services import passwords as password_svc
-from lkk import captcha, validation
+from lkk import captcha, metrics, validation
 from lkk.security.passwords import hash_password, needs_rehash, verify_or_dummy
 from lkk.store import credentials, login_throttle, web_sessions
 from lkk.timeutil import utcnow
@@ -112,6 +112,8 @@ async def login(
             checked = _Checked(_Match.NONE)
     if checked.match is _Match.NONE or checked.creds is None:
         state = await run_in_threadpool(login_throttle.record_failure, ctx.engine, settings, key, now=now)
+        if state.locked_until is not None:
+            metrics.LOGIN_LOCKOUTS.inc()
         await run_in_threadpool(limiter.hit, "login_failures", client_ip)
         return LoginResult(
             LoginOutcome.INVALID, captcha_required=state.failures >= settings.login_captcha_after_failures

@@ -25,7 +25,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import AppContext
 from api.forms import RegistrationForm
-from lkk import captcha, validation
+from lkk import captcha, metrics, validation
+from lkk.logging_setup import workflow_extra
 from lkk.security.passwords import hash_password
 from lkk.store import signups, web_sessions
 from lkk.temporal import onboarding_workflow_id
@@ -113,10 +114,15 @@ async def register(ctx: AppContext, form: RegistrationForm) -> Registered:
     try:
         await _start_onboarding(ctx, account_id, form.login)
     except Exception:
-        log.exception("could not start onboarding for sign-up %s; releasing it", account_id)
+        log.exception(
+            "could not start onboarding for sign-up %s; releasing it",
+            account_id,
+            extra=workflow_extra(onboarding_workflow_id(account_id)),
+        )
         await run_in_threadpool(signups.release, ctx.engine, account_id)
         raise ServiceUnavailable() from None
-    log.info("sign-up %s started", account_id)
+    metrics.SIGNUPS_STARTED.inc()
+    log.info("sign-up %s started", account_id, extra=workflow_extra(onboarding_workflow_id(account_id)))
     return Registered(account_id=account_id, handle=_handles(ctx).dumps(account_id))
 
 
@@ -212,7 +218,8 @@ async def confirm(ctx: AppContext, token: str) -> Confirmation:
     session_token = await run_in_threadpool(
         web_sessions.open_session, ctx.engine, ctx.settings, result.account_id, now=now
     )
-    log.info("sign-up %s confirmed", result.account_id)
+    metrics.SIGNUPS_CONFIRMED.inc()
+    log.info("sign-up %s confirmed", result.account_id, extra=workflow_extra(onboarding_workflow_id(result.account_id)))
     return Confirmation(result.outcome, session_token=session_token)
 
 
@@ -224,4 +231,8 @@ async def _signal_confirmed(ctx: AppContext, account_id: str, now: datetime) -> 
         handle = _client(ctx).get_workflow_handle(onboarding_workflow_id(account_id))
         await handle.signal(CONFIRM_SIGNAL, EmailConfirmed(confirmed_at=now))
     except Exception:
-        log.exception("could not signal confirmation of sign-up %s", account_id)
+        log.exception(
+            "could not signal confirmation of sign-up %s",
+            account_id,
+            extra=workflow_extra(onboarding_workflow_id(account_id)),
+        )
