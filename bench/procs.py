@@ -72,6 +72,8 @@ def temporal_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
     args = [
         tool("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
         "--db-filename", str(workdir / "temporal.db"), "--log-level", "error",
+        # As the embedded stack's Procfile: WAL, no fsync per commit (about 2× the throughput).
+        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
     ]
     for name in ("LkkLogin", "LkkStage", "LkkContract"):
         args += ["--search-attribute", f"{name}=Keyword"]

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
 
     # Worker
     worker_activity_threads: int = Field(default=32, description="Threads that run the worker's (synchronous) activities.")
+    # A pending sign-up sleeps for days on a timer: keeping its run in the worker's
+    # memory buys nothing, and a woken run is rebuilt from its (short) history.
+    worker_max_cached_workflows: int = Field(
+        default=300, description="Workflow runs kept in the worker's memory between tasks (bounds its RSS; evicted runs are replayed when they wake)."
+    )
     worker_graceful_shutdown_seconds: float = Field(
         default=30.0, description="On SIGTERM the worker stops polling and gives in-flight activities this long to finish."
     )
