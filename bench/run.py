@@ -91,7 +91,7 @@ class Bench:
         self.sink_url = f"http://127.0.0.1:{sink_http}"
         try:
             limit = self.argon2_limit()
-            accounts = await self.lkk_phase(limit)
+            await self.lkk_phase(limit)
             await self.baseline_phase()
             if not a.skip_peer:
                 await self.peer_phase(limit)
