@@ -108,7 +108,7 @@ class MailWatcher:
     async def _run(self) -> None:
         while True:
             try:
-                listing = (await self._http.get("/api/v1/messages", params={"limit": 200})).json()["messages"]
+                listing = (await self._http.get("/api/v1/messages", params={"limit": 50})).json()["messages"]
                 fresh = [m for m in listing if m["ID"] not in self._seen]
                 for summary in fresh:
                     self._seen.add(summary["ID"])
