@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-requirements
 PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/test', connect_timeout=2).close()"
 
-.PHONY: install run test stack clean-data migrate migration docs record-histories screenshots guides
+.PHONY: install run test bench stack clean-data migrate migration docs record-histories screenshots guides
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ test: install guides
 	@if [ -z "$$LKK_TEST_POSTGRES_URL" ] && $(PG_PROBE) 2>/dev/null; then \
 	  export LKK_TEST_POSTGRES_URL="$(PG_DEFAULT_URL)"; fi; \
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Figures against the limits and the peer; writes docs/performance.md (about 8 min at
+# the defaults on 2 cores). Smaller: make bench BENCH_ARGS="--duration 5 --pending 500"
+BENCH_ARGS ?=
+bench: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # Migrate LKK_DATABASE_URL (default: the embedded SQLite) to the newest schema.
 migrate: install

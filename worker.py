@@ -71,6 +71,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             workflows=WORKFLOWS,
             activities=build_activities(settings),
             activity_executor=executor,
+            max_cached_workflows=settings.worker_max_cached_workflows,
             # SIGTERM (docker stop, a rolling update) lets running activities finish;
             # only after this long are they cancelled (and retried by another worker).
             graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),

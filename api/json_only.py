@@ -11,9 +11,15 @@ from __future__ import annotations
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 CHECKED_METHODS = frozenset({"POST", "PUT", "PATCH"})
 EXEMPT_PATHS = frozenset({"/api/v1/captcha"})
+
+
+def _served(request: Request) -> bool:
+    """A method no route serves on this path gets the router's 405, not a 415."""
+    return any(route.matches(request.scope)[0] is Match.FULL for route in request.app.router.routes)
 
 
 class JsonOnlyApiMiddleware(BaseHTTPMiddleware):
@@ -24,6 +30,6 @@ class JsonOnlyApiMiddleware(BaseHTTPMiddleware):
             and request.url.path not in EXEMPT_PATHS
         ):
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type != "application/json":
+            if content_type != "application/json" and _served(request):
                 return JSONResponse({"detail": "Ожидается Content-Type: application/json."}, status_code=415)
         return await call_next(request)

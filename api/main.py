@@ -18,9 +18,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.body_limit import BodyLimitMiddleware
 from api import metrics as api_metrics
 from api.csrf import CsrfFailed, make_csrf
 from api.deps import AppContext
+from api.openapi import allowed_methods, install_openapi
 from api.json_only import JsonOnlyApiMiddleware
 from api.ratelimit import RateLimited, RateLimiter
 from api.routes import (
@@ -45,6 +47,9 @@ from lkk.temporal import connect
 from lkk.timeutil import utcnow
 
 log = logging.getLogger("lkk.api")
+
+# FastAPI's own text when a body is not JSON/UTF-8 at all; customers get Russian.
+FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -84,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limiter = RateLimiter(settings)
     app.add_middleware(JsonOnlyApiMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://"))
+    # Refuse an oversized body before anything parses it (inside the metrics timer).
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(api_metrics.MetricsMiddleware)  # outermost: times the whole request
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = (
@@ -102,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     _install_error_pages(app)
+    install_openapi(app)
     return app
 
 
@@ -134,13 +142,22 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route's methods; RFC 9110 wants all of the path's.
+            headers["Allow"] = allowed_methods(request)
         if _wants_html(request):
             title, text = HTML_ERRORS.get(exc.status_code, HTML_ERRORS[400])
             if isinstance(exc.detail, str) and _is_russian(exc.detail):
                 text = exc.detail  # a route's own Russian message; framework defaults are English
             context = {"title": title, "text": text, "kind": "error", "actions": [("/", "На главную страницу")]}
-            return render(request, "message.html", context, status_code=exc.status_code)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+            page = render(request, "message.html", context, status_code=exc.status_code)
+            page.headers.update(headers)
+            return page
+        detail = exc.detail
+        if exc.status_code == 400 and detail == FASTAPI_BODY_PARSE_ERROR:
+            detail = "Тело запроса не разобрано: ожидается JSON в кодировке UTF-8."
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> Response:

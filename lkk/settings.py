@@ -111,6 +111,11 @@ class Settings(BaseSettings):
 
     # Worker
     worker_activity_threads: int = Field(default=32, description="Threads that run the worker's (synchronous) activities.")
+    # A pending sign-up sleeps for days on a timer: keeping its run in the worker's
+    # memory buys nothing, and a woken run is rebuilt from its (short) history.
+    worker_max_cached_workflows: int = Field(
+        default=300, description="Workflow runs kept in the worker's memory between tasks (bounds its RSS; evicted runs are replayed when they wake)."
+    )
     worker_graceful_shutdown_seconds: float = Field(
         default=30.0, description="On SIGTERM the worker stops polling and gives in-flight activities this long to finish."
     )
@@ -244,6 +249,16 @@ class Settings(BaseSettings):
         description="Logo in the page header: a PNG/SVG/JPEG file served at /branding/logo (CSP allows 'self' only); unset = the bundled neutral logo.",
     )
 
+    # Request bodies larger than this are refused with 413 before any parsing (forms and
+    # JSON here are a few hundred bytes; a megabyte-sized body is an attack or a mistake).
+    max_body_bytes: int = Field(default=64 * 1024, description="Largest accepted request body in bytes; larger ones get 413.")
+
+    # TEST ONLY (fault suite): lets a test kill the API "in the middle" of a registration.
+    fault_pause_after_reserve_seconds: float = Field(
+        default=0.0,
+        description="TEST ONLY: the API sleeps this long between reserving a sign-up and starting its workflow (fault tests). Refused in production.",
+    )
+
     # Dev SMTP sink (embedded stack only)
     mailsink_smtp_port: int = Field(default=1025, description="Embedded stack only: SMTP port of the dev mail sink.")
     mailsink_http_port: int = Field(default=8025, description="Embedded stack only: web/JSON port of the dev mail sink.")
@@ -277,6 +292,8 @@ def unsafe_production_settings(s: Settings) -> list[str]:
         problems.append("LKK_PUBLIC_BASE_URL must use https://")
     if s.database_url.startswith("sqlite"):
         problems.append("LKK_DATABASE_URL must point to PostgreSQL, not SQLite")
+    if s.fault_pause_after_reserve_seconds:
+        problems.append("LKK_FAULT_PAUSE_AFTER_RESERVE_SECONDS is a test-only fault hook")
     encrypted_smtp = s.smtp_tls or s.smtp_ssl
     if s.smtp_user and not encrypted_smtp:
         problems.append("SMTP credentials must not travel unencrypted: set LKK_SMTP_TLS or LKK_SMTP_SSL")

@@ -14,6 +14,10 @@ from lkk.timeutil import utcnow
 router = APIRouter(prefix="/api/v1/captcha", tags=["captcha"])
 
 
+class CaptchaGone(BaseModel):
+    detail: str
+
+
 class CaptchaOut(BaseModel):
     captcha_id: str
     image_url: str
@@ -25,7 +29,12 @@ async def new_captcha(request: Request, ctx: Ctx) -> CaptchaOut:
     return CaptchaOut(captcha_id=challenge_id, image_url=str(request.url_for("captcha_image", captcha_id=challenge_id)))
 
 
-@router.get("/{captcha_id}.png", name="captcha_image", response_class=Response)
+@router.get(
+    "/{captcha_id}.png",
+    name="captcha_image",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, 404: {"model": CaptchaGone}},
+)
 async def captcha_image(captcha_id: str, ctx: Ctx) -> Response:
     png = await run_in_threadpool(captcha.image_png, ctx.engine, captcha_id, now=utcnow())
     if png is None:

@@ -10,6 +10,7 @@ A crash after 3 leaves a claim that lapses by itself; a failed start in 4 releas
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,6 +109,8 @@ async def register(ctx: AppContext, form: RegistrationForm) -> Registered:
         if "email" in conflict.fields:
             errors["email"] = EMAIL_TAKEN
         raise RegistrationRejected(errors) from None
+    if settings.fault_pause_after_reserve_seconds:  # test-only fault hook, refused in production
+        await asyncio.sleep(settings.fault_pause_after_reserve_seconds)
     try:
         await _start_onboarding(ctx, account_id, form.login)
     except Exception:

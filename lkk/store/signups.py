@@ -151,7 +151,11 @@ def confirm(engine: Engine, token: str, *, now: datetime) -> ConfirmResult:
             .where(Account.id == row.account_id, Account.status == AccountStatus.PENDING, Account.expires_at > now)
             .values(status=AccountStatus.ACTIVE, activated_at=now, expires_at=None)
         )
-        if activated.rowcount != 1:  # lost the race against expiry
+        if activated.rowcount != 1:
+            # Lost a race: either a concurrent confirm (a double click) won, or expiry did.
+            status = session.exec(select(Account.status).where(Account.id == row.account_id)).first()
+            if status == AccountStatus.ACTIVE:
+                return ConfirmResult(ConfirmOutcome.ALREADY_CONFIRMED, row.account_id)
             return ConfirmResult(ConfirmOutcome.EXPIRED)
         row.used_at = now
         session.add(row)

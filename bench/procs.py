@@ -1,0 +1,133 @@
+"""Processes the benchmark starts on free ports: Temporal dev server, SMTP sink, worker, API, peer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tool(name: str) -> str:
+    path = BIN / name
+    found = str(path) if path.exists() else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} is not installed (make install)")
+    return found
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process for port {port} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(port)
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def temporal_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+    """A durable dev server (SQLite file), as the embedded stack runs it."""
+    args = [
+        tool("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
+        "--db-filename", str(workdir / "temporal.db"), "--log-level", "error",
+        # As the embedded stack's Procfile: WAL, no fsync per commit (about 2× the throughput).
+        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+    ]
+    for name in ("LkkLogin", "LkkStage", "LkkContract"):
+        args += ["--search-attribute", f"{name}=Keyword"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    wait_port(port, proc)
+    return proc
+
+
+def mail_sink(workdir: Path, smtp_port: int, http_port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lkk.devtools.mailsink", "--smtp-port", str(smtp_port), "--http-port", str(http_port),
+         "--data-dir", str(workdir / "mailsink")],
+        cwd=ROOT, stderr=subprocess.DEVNULL,
+    )
+    wait_http(f"http://127.0.0.1:{http_port}/livez", proc)
+    return proc
+
+
+def lkk_env(**settings: object) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LKK_")}
+    env.update({f"LKK_{k.upper()}": str(v) for k, v in settings.items()})
+    env["LKK_LOG_LEVEL"] = "WARNING"
+    return env
+
+
+def worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+
+
+def uvicorn(app: str, port: int, env: dict[str, str], *, workers: int, python: str = sys.executable,
+            probe: str = "/openapi.json") -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [python, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+         "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    wait_http(f"http://127.0.0.1:{port}{probe}", proc)
+    return proc
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+    return {"nproc": str(os.cpu_count()), "cpu": cpu, "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
+            "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
