@@ -14,6 +14,8 @@ Situations (logins are made up):
   zao-vektor    the mail server rejected the address (5xx): not retried, shown to support
   ooo-luch      the mail server is down (4xx): the e-mail activity keeps retrying
   ao-sever      not confirmed in time: expired and deleted
+  ooo-energia   confirmed, one wrong binding code, then the contract bound: onboarded
+  ooo-zamok     locked out, asked for a new password: the PasswordReset run
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ from playwright.async_api import Page, async_playwright  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
+from api.services import contracts as contract_svc  # noqa: E402
+from api.services import passwords as password_svc  # noqa: E402
 from api.services import registration as svc  # noqa: E402
 from lkk.db import create_schema, make_engine  # noqa: E402
 from lkk.settings import Settings  # noqa: E402
-from lkk.temporal import connect, onboarding_workflow_id, ui_link  # noqa: E402
+from lkk.temporal import connect, onboarding_workflow_id, password_reset_workflow_id, ui_link  # noqa: E402
+from tests.binding_harness import OPEN_LEGAL, account_by_login, issue, load_registry  # noqa: E402
 from tests.conftest import free_port, stop_process, tool, wait_http  # noqa: E402
 from tests.harness import confirmation_token, context, sign_up  # noqa: E402
 from tests.mailbox import Mailbox  # noqa: E402
@@ -79,6 +84,22 @@ async def play_situations(client: Client, settings: Settings, mailbox: Mailbox) 
     await asyncio.sleep(settings.resend_cooldown_seconds + 0.5)
     await svc.resend(ctx, account)
     await confirmation_token(mailbox, "ip-ivanov@example.ru", count=2)
+
+    # Contract binding: one wrong code (shown in the details), then the right one.
+    load_registry(engine)
+    code = issue(engine, OPEN_LEGAL[0])
+    await start("ooo-energia")
+    await svc.confirm(ctx, await confirmation_token(mailbox, "ooo-energia@example.ru"))
+    energia = account_by_login(engine, "ooo-energia")
+    await contract_svc.bind(ctx, energia, OPEN_LEGAL[0], OPEN_LEGAL[1], OPEN_LEGAL[2], "ABCD-EFGH")
+    await contract_svc.bind(ctx, energia, OPEN_LEGAL[0], OPEN_LEGAL[1], OPEN_LEGAL[2], code)
+
+    # Locked out: the customer asks for a new password (a PasswordReset run).
+    await start("ooo-zamok")
+    await svc.confirm(ctx, await confirmation_token(mailbox, "ooo-zamok@example.ru"))
+    await password_svc.request_reset(ctx, "ooo-zamok", "ooo-zamok@example.ru")
+    await mailbox.wait_for_async(to="ooo-zamok@example.ru", count=2, timeout=30)
+    ids["ooo-zamok/reset"] = password_reset_workflow_id(account_by_login(engine, "ooo-zamok").id)
 
     await start("ao-sever", ttl=8)
     await confirmation_token(mailbox, "ao-sever@example.ru")  # delivered before the faults below
@@ -132,6 +153,8 @@ async def photograph(settings: Settings, client: Client, ids: dict[str, str], ou
             ("zao-vektor", "ui-mail-rejected"),
             ("ooo-luch", "ui-mail-retrying"),
             ("ao-sever", "ui-expired"),
+            ("ooo-energia", "ui-bound"),
+            ("ooo-zamok/reset", "ui-password-reset"),
         ]:
             await shoot(page, tab(login, "user-metadata"), out / f"{name}.png", "Current Details")
         await shoot(page, tab("ooo-luch", "pending-activities"), out / "ui-mail-retrying-pending.png", "451", height=600)
