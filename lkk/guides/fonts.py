@@ -7,6 +7,7 @@ about a second, and the result is cached on disk next to the app's other data.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import threading
@@ -17,6 +18,9 @@ import fontpkg_noto_sans
 from fontTools import subset
 from fontTools.ttLib import TTFont
 from fontTools.varLib import instancer
+
+# fontTools reports every subsetting step at INFO; only its warnings matter to us.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 VARIABLE_FONT = fontpkg_noto_sans.ROOT / "files" / "NotoSans[wdth,wght].ttf"
 WEIGHTS = {"regular": 400, "bold": 700}
