@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
+from lkk.devtools.procs import free_port, stop_process, tool, wait_http  # noqa: F401  (used by bench.run)
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def tool(name: str) -> str:
-    path = BIN / name
-    found = str(path) if path.exists() else shutil.which(name)
-    if not found:
-        raise RuntimeError(f"{name} is not installed (make install)")
-    return found
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -43,28 +27,8 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> 
     raise TimeoutError(port)
 
 
-def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(url)
-
-
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_process(proc, timeout=20)
 
 
 def temporal_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
@@ -88,7 +52,7 @@ def mail_sink(workdir: Path, smtp_port: int, http_port: int) -> subprocess.Popen
          "--data-dir", str(workdir / "mailsink")],
         cwd=ROOT, stderr=subprocess.DEVNULL,
     )
-    wait_http(f"http://127.0.0.1:{http_port}/livez", proc)
+    wait_http(f"http://127.0.0.1:{http_port}/livez", timeout=60, proc=proc)
     return proc
 
 
@@ -110,7 +74,7 @@ def uvicorn(app: str, port: int, env: dict[str, str], *, workers: int, python: s
          "--no-access-log", "--log-level", "warning"],
         cwd=ROOT, env=env,
     )
-    wait_http(f"http://127.0.0.1:{port}{probe}", proc)
+    wait_http(f"http://127.0.0.1:{port}{probe}", timeout=60, proc=proc)
     return proc
 
 

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
@@ -24,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from lkk import schema
 from lkk.db import make_engine
+from lkk.devtools.procs import free_port, stop_process, tool, wait_http  # noqa: F401  (re-exported to tests)
 from lkk.settings import Settings
 from lkk.temporal import register_search_attributes
 from tests.mailbox import Mailbox
@@ -32,50 +29,6 @@ from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CAPTCHA_TEST_ANSWER = "TEST42"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def tool(name: str) -> str:
-    """A binary installed into the virtualenv by the project's requirements."""
-    path = BIN / name
-    found = str(path) if path.exists() else shutil.which(name)
-    if not found:
-        raise RuntimeError(f"{name} is not installed; run `make test` to install the requirements")
-    return found
-
-
-def wait_http(
-    url: str,
-    timeout: float = 30.0,
-    proc: subprocess.Popen[bytes] | None = None,
-    ok: Callable[[int], bool] = lambda status: status < 500,
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
-        try:
-            if ok(httpx.get(url, timeout=3.0).status_code):
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(url)
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @dataclass
