@@ -2,9 +2,10 @@
 namespace (one dev server), as behind a load balancer. Whatever replica a request
 lands on, the outcome is the one a single replica would give.
 
-Extending (other features): add a test here per cross-replica rule, using
-``Replicas`` — e.g. contract bindings made through one API visible/refused through
-the other, login lockouts and rate limits (Redis backend) counted across both APIs.
+Covered here: sign-ups and confirmations through either API, one account per login,
+the resend cooldown, one owner per contract and login lockouts across both APIs.
+Per-IP rate limits shared through Redis: tests/test_rate_limit_redis.py. Add a test
+here per new cross-replica rule, using ``Replicas``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 from lkk.db import make_engine
 from lkk.models import Account, AccountStatus
 from lkk.settings import Settings
+from tests.binding_harness import OPEN_LEGAL, issue, load_registry
 from tests.conftest import CAPTCHA_TEST_ANSWER, MailSinkProcess
 from tests.harness import PASSWORD, token_from, unique_login
 from tests.stack import Stack, running_stack
@@ -169,3 +171,44 @@ async def test_resend_cooldown_holds_across_apis(replicas: Replicas) -> None:
     async with httpx.AsyncClient(base_url=replicas.b.api_url, timeout=30) as web:
         refused = await web.post("/api/v1/registrations/resend", json={"registration_handle": handle})
     assert refused.status_code == 429 and refused.json()["outcome"] == "cooldown"
+
+
+async def test_bindings_and_lockouts_hold_across_apis(replicas: Replicas) -> None:
+    """One contract, two cabinets on two replicas at once: one owner. Failed logins
+    spread over both replicas add up to one lockout (the counters live in the DB)."""
+    engine = make_engine(replicas.settings.database_url)
+    try:
+        load_registry(engine)
+        code = issue(engine, OPEN_LEGAL[0])
+    finally:
+        engine.dispose()
+    owners = [unique_login("bind-a"), unique_login("bind-b")]
+    fronts = [replicas.a, replicas.b]
+    sessions: list[httpx.AsyncClient] = []
+    try:
+        for login, front in zip(owners, fronts, strict=True):
+            assert (await replicas.register(front, login)).status_code == 202
+            web = httpx.AsyncClient(base_url=front.api_url, timeout=90)
+            sessions.append(web)
+            token = await replicas.token_for(f"{login}@example.ru")
+            assert (await web.post("/api/v1/confirmations", json={"token": token})).status_code == 200
+        body = {"contract_number": OPEN_LEGAL[0], "inn": OPEN_LEGAL[1], "kpp": OPEN_LEGAL[2], "code": code}
+        answers = await asyncio.gather(*(web.post("/api/v1/contracts", json=body) for web in sessions))
+        statuses = sorted(answer.json()["status"] for answer in answers)
+        assert statuses == ["bound", "bound_to_another"], [a.text for a in answers]
+
+        # Wrong passwords alternate between the replicas; the lockout counts them all.
+        victim = owners[0]
+        for attempt in range(replicas.settings.login_lockout_after_failures):
+            front = fronts[attempt % 2]
+            async with httpx.AsyncClient(base_url=front.api_url, timeout=30) as web:
+                wrong = {"login": victim, "password": f"неверный-{attempt}", "captcha_answer": CAPTCHA_TEST_ANSWER}
+                assert (await web.post("/api/v1/session", json=wrong)).status_code == 401
+        for front in fronts:  # now locked on both, even with the right password
+            async with httpx.AsyncClient(base_url=front.api_url, timeout=30) as web:
+                right = {"login": victim, "password": PASSWORD, "captcha_answer": CAPTCHA_TEST_ANSWER}
+                locked = await web.post("/api/v1/session", json=right)
+                assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0, locked.text
+    finally:
+        for web in sessions:
+            await web.aclose()
