@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lkk.devtools.mailsink import MailSink
 from tests.mailbox import Mailbox, links
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -266,3 +267,19 @@ def test_web_pages(sink: SinkProcess, mailbox: Mailbox) -> None:
     assert f"<pre>Здравствуйте!\n\nЧтобы подтвердить адрес, откройте ссылку:\n{LINK}\n</pre>" in view.text
 
     assert httpx.get(f"{sink.base_url}/view/NoSuchMessage").status_code == 404
+
+
+async def test_http_connections_do_not_wait_for_delayed_acks(tmp_path: Path) -> None:
+    """A response is two writes (head, body); with Nagle on, every keep-alive request after the
+    first waited ~40 ms for the client's delayed ACK, which capped `make bench`'s mail watcher."""
+    sink = MailSink(smtp_port=0, http_port=0, data_dir=tmp_path / "mail")
+    await sink.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sink.http_port}") as client:
+            assert (await client.get("/livez")).text == "ok"
+            assert sink._http is not None
+            accepted = [conn.transport.get_extra_info("socket") for conn in sink._http.server_state.connections]
+            assert accepted, "the keep-alive connection should still be open"
+            assert all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in accepted)
+    finally:
+        await sink.stop()

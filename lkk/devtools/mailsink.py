@@ -752,7 +752,10 @@ class MailSink:
             self._smtp_server = await loop.create_server(self._smtp_protocol, self.host, self.smtp_port)
             self.smtp_port = self._smtp_server.sockets[0].getsockname()[1]
             # Bind the HTTP socket ourselves: port 0 works and bind errors surface here.
-            sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+            # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
+            # without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
+            sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM,
+                                 socket.IPPROTO_TCP)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((self.host, self.http_port))
