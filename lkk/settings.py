@@ -162,6 +162,12 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=19 * 1024, description="argon2id memory cost in KiB (OWASP minimum 19 MiB).")
     argon2_time_cost: int = Field(default=2, description="argon2id iterations (OWASP minimum 2 at 19 MiB).")
     argon2_parallelism: int = Field(default=1, description="argon2id lanes.")
+    argon2_max_concurrent: int = Field(
+        default=0,
+        ge=0,
+        description="argon2id computations at once per process; more wait their turn (0 = one per CPU core). "
+        "Bounds memory under a login flood (19 MiB each) and keeps cores from thrashing between hashes.",
+    )
     password_min_length: int = Field(default=8, description="Shortest accepted password.")
     password_max_length: int = Field(default=128, description="Longest accepted password.")
 
