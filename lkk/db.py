@@ -28,8 +28,9 @@ def make_engine(
         _ensure_sqlite_dir(database_url)
         engine = create_engine(
             database_url,
+            # No pre-ping: a file cannot drop the connection, and the ping is one more
+            # statement on every checkout (a login checks out three times).
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_pre_ping=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         if not sqlite_foreign_keys:
