@@ -19,6 +19,9 @@ COPY lkk ./lkk
 COPY api ./api
 COPY workflows ./workflows
 COPY activities ./activities
+# Bytecode in the image: the workflow sandbox re-imports workflow modules for every
+# new run, and PYTHONDONTWRITEBYTECODE would otherwise make each import a compile.
+RUN python -m compileall -q lkk api workflows activities worker.py
 
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin lkk
 USER 10001:10001

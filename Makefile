@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-requirements
 PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/test', connect_timeout=2).close()"
 
-.PHONY: install run test bench stack clean-data migrate migration docs record-histories screenshots guides
+.PHONY: install bytecode run test bench stack clean-data migrate migration docs record-histories screenshots guides
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Temporal's workflow sandbox re-imports the workflow modules for every new run; with
+# PYTHONDONTWRITEBYTECODE set (as on these machines and in the image) that meant
+# compiling them from source each time, a quarter of the worker's CPU under load.
+# Stale bytecode is only ignored, never wrong. The image does the same (Dockerfile).
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q workflows activities lkk api worker.py
 
 # Screenshots of every page (docs/img, for the README and the PDF guides) are taken
 # from the real product in Chromium whenever a page's template, style or the walk
@@ -41,7 +48,7 @@ guides: screenshots
 
 # The API builds the PDF guides at start-up from docs/guides/*.md and the committed
 # screenshots, so starting the stack needs no browser.
-run: install
+run: install bytecode
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m lkk.cli dev run
 
 test: install guides
@@ -52,7 +59,7 @@ test: install guides
 # Figures against the limits and the peer; writes docs/performance.md (about 8 min at
 # the defaults on 2 cores). Smaller: make bench BENCH_ARGS="--duration 5 --pending 500"
 BENCH_ARGS ?=
-bench: install
+bench: install bytecode
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # Migrate LKK_DATABASE_URL (default: the embedded SQLite) to the newest schema.
