@@ -19,8 +19,9 @@ Russian message to show next to the field. Rules:
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from stdnum.exceptions import InvalidChecksum, ValidationError as StdnumError
 from stdnum.ru import inn as stdnum_inn
 
@@ -125,6 +126,17 @@ def normalize_meter_serial(value: str) -> str:
     return text
 
 
+# Field types for pydantic models: the binding form and the billing import share them,
+# so each identifier rule (and its Russian message) lives in one place.
+ContractNumber = Annotated[str, AfterValidator(normalize_contract_number)]
+Inn = Annotated[str, AfterValidator(normalize_inn)]
+# The whole union is normalised, so an empty string becomes None. Whether a КПП is
+# required depends on the ИНН: models check that with ``check_inn_kpp_pair``.
+Kpp = Annotated[str | None, AfterValidator(normalize_kpp)]
+BindingCode = Annotated[str, AfterValidator(normalize_binding_code)]
+MeterSerial = Annotated[str, AfterValidator(normalize_meter_serial)]
+
+
 class InvalidBindingInput(ValueError):
     """The binding form has malformed fields; ``field_errors`` maps field → Russian text."""
 
@@ -138,33 +150,18 @@ class BindingInput(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    contract_number: str
-    inn: str
-    kpp: str | None = None
-    code: str
-
-    @field_validator("contract_number")
-    @classmethod
-    def _number(cls, v: str) -> str:
-        return normalize_contract_number(v)
-
-    @field_validator("inn")
-    @classmethod
-    def _inn(cls, v: str) -> str:
-        return normalize_inn(v)
+    contract_number: ContractNumber
+    inn: Inn
+    kpp: Kpp = None
+    code: BindingCode
 
     @field_validator("kpp")
     @classmethod
-    def _kpp(cls, v: str | None, info: ValidationInfo) -> str | None:
-        kpp = normalize_kpp(v)
+    def _kpp_matches_inn(cls, kpp: str | None, info: ValidationInfo) -> str | None:
+        # Runs after ``Kpp`` normalised the value; needs the ИНН, so it cannot be a type.
         if "inn" in info.data:  # only when the ИНН itself was valid
             check_inn_kpp_pair(info.data["inn"], kpp)
         return kpp
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        return normalize_binding_code(v)
 
 
 def parse_binding_input(contract_number: str, inn: str, kpp: str | None, code: str) -> BindingInput:

@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-from lkk.billing.identifiers import (
-    check_inn_kpp_pair,
-    normalize_contract_number,
-    normalize_inn,
-    normalize_kpp,
-    normalize_meter_serial,
-)
+from lkk.billing.identifiers import ContractNumber, Inn, Kpp, MeterSerial, check_inn_kpp_pair
 from lkk.billing.models import EXTERNAL_ID_MAX, ContractStatus, VoltageLevel
 
 _LATIN_TO_CYRILLIC = str.maketrans("BHC", "ВНС")  # «СН2» typed with Latin look-alikes
@@ -51,36 +46,38 @@ def parse_date(value: object) -> date | None:
     raise ValueError("Ожидается дата в формате ГГГГ-ММ-ДД или ДД.ММ.ГГГГ.")
 
 
+def _clean_text_upto(max_length: int) -> AfterValidator:
+    """``clean_text`` with a fixed limit, as metadata for ``Annotated[str, ...]``."""
+
+    def clean(value: str) -> str:
+        return clean_text(value, max_length)
+
+    return AfterValidator(clean)
+
+
+# Free-text field types; the limits match the database columns.
+ShortText = Annotated[str, _clean_text_upto(100)]  # meter model, tariff
+Address = Annotated[str, _clean_text_upto(500)]
+CustomerName = Annotated[str, _clean_text_upto(300)]
+# Before the date parser, so the Russian ``31.03.2027`` form and "" are accepted.
+OptionalDate = Annotated[date | None, BeforeValidator(parse_date)]
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class MeterRecord(_Record):
-    serial_number: str
-    model: str
-    next_verification_date: date | None = None
-
-    @field_validator("serial_number")
-    @classmethod
-    def _serial(cls, v: str) -> str:
-        return normalize_meter_serial(v)
-
-    @field_validator("model")
-    @classmethod
-    def _model(cls, v: str) -> str:
-        return clean_text(v, 100)
-
-    @field_validator("next_verification_date", mode="before")
-    @classmethod
-    def _date(cls, v: object) -> date | None:
-        return parse_date(v)
+    serial_number: MeterSerial
+    model: ShortText
+    next_verification_date: OptionalDate = None
 
 
 class PointFields(_Record):
     external_id: str
-    address: str
+    address: Address
     voltage_level: VoltageLevel
-    tariff: str
+    tariff: ShortText
 
     @field_validator("external_id")
     @classmethod
@@ -89,16 +86,6 @@ class PointFields(_Record):
         if not (len(text) <= EXTERNAL_ID_MAX and _EXTERNAL_ID_RE.fullmatch(text)):
             raise ValueError(f"Код ТУ: от 1 до {EXTERNAL_ID_MAX} букв и цифр, допустимы . / _ : -")
         return text
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, v: str) -> str:
-        return clean_text(v, 500)
-
-    @field_validator("tariff")
-    @classmethod
-    def _tariff(cls, v: str) -> str:
-        return clean_text(v, 100)
 
     @field_validator("voltage_level", mode="before")
     @classmethod
@@ -115,32 +102,18 @@ class PointRecord(PointFields):
 
 
 class ContractFields(_Record):
-    number: str
-    customer_name: str
-    inn: str
-    kpp: str | None = Field(default=None, validate_default=True)
+    number: ContractNumber
+    customer_name: CustomerName
+    inn: Inn
+    # Validated even when absent: an organisation's row without a КПП is an error.
+    kpp: Kpp = Field(default=None, validate_default=True)
     status: ContractStatus
-
-    @field_validator("number")
-    @classmethod
-    def _number(cls, v: str) -> str:
-        return normalize_contract_number(v)
-
-    @field_validator("customer_name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return clean_text(v, 300)
-
-    @field_validator("inn")
-    @classmethod
-    def _inn(cls, v: str) -> str:
-        return normalize_inn(v)
 
     @field_validator("kpp")
     @classmethod
-    def _kpp(cls, v: str | None, info: ValidationInfo) -> str | None:
-        kpp = normalize_kpp(v)
-        if "inn" in info.data:
+    def _kpp_matches_inn(cls, kpp: str | None, info: ValidationInfo) -> str | None:
+        # Runs after ``Kpp`` normalised the value; needs the ИНН, so it cannot be a type.
+        if "inn" in info.data:  # only when the ИНН itself was valid
             check_inn_kpp_pair(info.data["inn"], kpp)
         return kpp
 
