@@ -7,8 +7,7 @@ import time
 from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lkk.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -21,22 +20,36 @@ def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def _route_label(request: Request) -> str:
+def _route_label(scope: Scope) -> str:
     # The route *template* (/confirm, /api/v1/registrations), never the raw URL: a
     # query string may carry a link token, and raw paths would explode cardinality.
-    route = request.scope.get("route")
+    # The router records the matched route in the (shared) scope.
+    route = scope.get("route")
     return getattr(route, "path", None) or "unmatched"
 
 
-class MetricsMiddleware(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+class MetricsMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware): reads the status off the response's start message."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 500
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, send_noting_status)
         finally:
-            route = _route_label(request)
-            HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
-            HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+            route = _route_label(scope)
+            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+            HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)

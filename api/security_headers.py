@@ -1,12 +1,14 @@
 """Security headers on every response: no framing, no referrer (links carry tokens),
-strict CSP, no cross-origin window sharing; HSTS when served over HTTPS."""
+strict CSP, no cross-origin window sharing; HSTS when served over HTTPS.
+
+Pure ASGI (no BaseHTTPMiddleware, which costs a task group and a stream per request):
+the headers are added to the response's start message on its way out.
+"""
 
 from __future__ import annotations
 
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import ASGIApp
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADERS = {
     "Content-Security-Policy": (
@@ -23,21 +25,34 @@ HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-class SecurityHeadersMiddleware(BaseHTTPMiddleware):
+class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, https: bool = False) -> None:
-        super().__init__(app)
+        self.app = app
         self._https = https
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
+    def _headers_for(self, path: str) -> dict[str, str]:
+        headers = dict(HEADERS)
         if self._https:
-            response.headers.setdefault("Strict-Transport-Security", HSTS)
-        if request.url.path.startswith("/api/"):
+            headers["Strict-Transport-Security"] = HSTS
+        if path.startswith("/api/"):
             # JSON answers can carry personal data: no shared caches.
-            response.headers.setdefault("Cache-Control", "no-store")
-        if request.url.path.startswith(("/docs", "/redoc")):
+            headers["Cache-Control"] = "no-store"
+        if path.startswith(("/docs", "/redoc")):
             # FastAPI's docs pages load their assets from a CDN and inline a script.
-            del response.headers["Content-Security-Policy"]
-        return response
+            del headers["Content-Security-Policy"]
+        return headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        wanted = self._headers_for(scope["path"])
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in wanted.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
