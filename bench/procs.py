@@ -86,6 +86,49 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def _stat_fields(pid: int) -> list[str]:
+    # The command name (field 2) may hold spaces: split after its closing parenthesis.
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int, *, descendants: bool = True) -> float:
+    """User + system CPU time of a process and (by default) its live descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir() if descendants else ():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(int(_stat_fields(int(entry.name))[1]), []).append(int(entry.name))
+            except (OSError, IndexError):
+                continue  # exited meanwhile
+    ticks, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = _stat_fields(current)
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        todo += children.get(current, [])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds spent by named processes (and the benchmark itself) between two points."""
+
+    def __init__(self, this_process: str, **pids: int) -> None:
+        self.this_process = this_process
+        self.pids = {**pids, this_process: os.getpid()}
+        self._start = self._now()
+
+    def _now(self) -> dict[str, float]:
+        # This process without its children: those are the servers measured by name.
+        return {name: cpu_seconds(pid, descendants=name != self.this_process) for name, pid in self.pids.items()}
+
+    def per_item_ms(self, items: int) -> dict[str, float]:
+        now = self._now()
+        return {name: (now[name] - self._start[name]) * 1000 / max(items, 1) for name in self.pids}
+
+
 def machine() -> dict[str, str]:
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import shlex
 import subprocess
 import sys
@@ -20,14 +21,13 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench import procs
 from bench.argon2_limit import verifies_per_second
 from bench.baseline import run_baseline
-from bench.load import Latencies, MailWatcher, closed_loop, open_loop, timed
+from bench.load import Http, Latencies, MailWatcher, closed_loop, open_loop, timed
 from bench.pending import run_pending
 from lkk import schema
 from lkk.settings import Settings
@@ -43,8 +43,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=20.0, help="seconds per throughput phase")
     p.add_argument("--users", type=int, default=16, help="concurrent clients in closed-loop phases")
     p.add_argument("--pending", type=int, default=10_000, help="pending sign-ups for the memory/expiry phase")
+    p.add_argument("--pending-rate", type=float, default=50.0, help="sign-ups started per second in that phase")
     p.add_argument("--pending-ttl", type=int, default=0, help="their TTL in s (0: enough to start them all)")
-    p.add_argument("--api-workers", type=int, default=2, help="uvicorn worker processes (ЛКК and the peer alike)")
+    p.add_argument("--api-workers", type=int, default=1,
+                   help="ЛКК's uvicorn processes (argon2 runs in a thread pool gated per core: one fills every core)")
+    p.add_argument("--peer-workers", type=int, default=os.cpu_count() or 1,
+                   help="the peer's uvicorn processes (fastapi-users hashes in the event loop: one per core)")
     p.add_argument("--skip-peer", action="store_true")
     p.add_argument("--out", default="docs/performance.md")
     return p.parse_args(argv)
@@ -59,6 +63,13 @@ class Bench:
         self.rows: list[tuple[str, str, str, str]] = []  # (figure, value, vs, target)
         self.notes: list[str] = []
         self.defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+
+    def cpu_row(self, figure: str, per_item: dict[str, float]) -> dict[str, float]:
+        """Where the CPU of one item went, per process (ms); returns the split with its total."""
+        total = sum(per_item.values())
+        split = " · ".join(f"{name} {ms:.1f}" for name, ms in per_item.items())
+        self.row(figure, f"{total:.1f} ms", split)
+        return {**per_item, "total": total}
 
     def row(self, figure: str, value: str, versus: str = "", target: str = "") -> None:
         self.rows.append((figure, value, versus, target))
@@ -88,6 +99,7 @@ class Bench:
         self.address = f"127.0.0.1:{port}"
         server = procs.temporal_server(self.workdir, port)
         sink = procs.mail_sink(self.workdir, self.smtp_port, sink_http)
+        self.server_pid, self.sink_pid = server.pid, sink.pid
         self.sink_url = f"http://127.0.0.1:{sink_http}"
         try:
             limit = self.argon2_limit()
@@ -122,7 +134,7 @@ class Bench:
         lat = Latencies()
         confirmed: list[str] = []
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}", timeout=60) as http, \
+            async with Http(f"http://127.0.0.1:{api_port}") as http, \
                     MailWatcher(self.sink_url) as mails:
 
                 async def onboard(n: int, tag: str = "max") -> bool:
@@ -146,10 +158,13 @@ class Bench:
 
                 # Warm-up, then the closed loop at saturation = the maximum rate.
                 await closed_loop(4, 2.0, lambda n: onboard(n, "warm"))
+                meter = procs.CpuMeter("load generator", **{"Temporal server": self.server_pid, "worker": worker.pid,
+                                                            "API": api.pid, "mail sink": self.sink_pid})
                 done, wall = await closed_loop(a.users, a.duration, onboard)
                 max_rate = done / wall
                 self.onboard_rate = max_rate
                 self.row("ЛКК complete onboardings/s (register→mail→confirm→active)", f"{max_rate:.1f} /s")
+                self.onboard_cpu = self.cpu_row("  CPU per onboarding at max rate", meter.per_item_ms(done))
                 for call in ("register", "confirm"):
                     self.row(f"  {call} p50 / p99 at max rate", f"{lat.median('max:' + call):.0f} / {lat.pct('max:' + call, .99):.0f} ms")
                 self.row("  register → mail in the sink p50 / p99", f"{lat.median('max:mail'):.0f} / {lat.pct('max:mail', .99):.0f} ms")
@@ -169,13 +184,14 @@ class Bench:
                     await asyncio.sleep(0.5)
                 self.row("  confirmed onboardings whose workflow missed the confirmation", str(unconfirmed), "",
                          "0 " + ok(unconfirmed == 0))
-                await self.login_phase(http, "ЛКК", confirmed, limit)
+                await self.login_phase(http, "ЛКК", confirmed, limit, api.pid)
         finally:
             procs.stop(api)
             procs.stop(worker)
         return confirmed
 
-    async def login_phase(self, http: httpx.AsyncClient, who: str, accounts: list[str], limit: float) -> None:
+    async def login_phase(self, http: Http, who: str, accounts: list[str], limit: float,
+                          api_pid: int) -> None:
         schema = (await http.get("/openapi.json")).json()
         if "/api/v1/session" not in schema["paths"]:
             self.row(f"{who} logins/s via HTTP", "n/a", "login API not merged yet")
@@ -191,16 +207,25 @@ class Bench:
             return r.status_code == 200
 
         await closed_loop(4, 2.0, one)
+        meter = procs.CpuMeter("load generator", API=api_pid)
         done, wall = await closed_loop(a.users, a.duration, one)
         rate = done / wall
         self.lkk_login_rate = rate
         self.row(f"{who} logins/s via HTTP", f"{rate:.1f} /s", f"{rate / limit:.0%} of argon2 limit",
                  "≥ 85 % " + ok(rate / limit >= 0.85))
+        used = self.cpu_row("  CPU per login", meter.per_item_ms(done))
+        argon2_ms = 1000 * (os.cpu_count() or 1) / limit
+        self.row("  of which argon2 (one verification at the limit's cost)", f"{argon2_ms:.1f} ms",
+                 f"{argon2_ms / used['total']:.0%} of a login's CPU")
 
     async def baseline_phase(self) -> None:
+        meter = procs.CpuMeter("client and worker", **{"Temporal server": self.server_pid})
         done, wall = await run_baseline(self.address, self.args.users, self.args.duration)
         rate = done / wall
         self.row("bare Temporal workflow of the same shape, completed/s", f"{rate:.1f} /s")
+        bare_cpu = self.cpu_row("  CPU per bare workflow", meter.per_item_ms(done))
+        self.row("  Temporal server CPU: ЛКК onboarding / bare workflow",
+                 f"{self.onboard_cpu['Temporal server'] / bare_cpu['Temporal server']:.2f}×")
         ratio = self.onboard_rate / rate
         self.row("ЛКК onboardings / bare workflow", f"{ratio:.2f}×", "", "≥ 1.0× " + ok(ratio >= 1.0))
 
@@ -213,11 +238,11 @@ class Bench:
                "LKK_ARGON2_TIME_COST": str(self.defaults.argon2_time_cost),
                "LKK_ARGON2_PARALLELISM": str(self.defaults.argon2_parallelism)}
         subprocess.run([python, "-m", "bench.peers.fastapi_users_app"], cwd=procs.ROOT, env=env, check=True)
-        peer = procs.uvicorn("bench.peers.fastapi_users_app:app", port, env, workers=a.api_workers, python=python)
+        peer = procs.uvicorn("bench.peers.fastapi_users_app:app", port, env, workers=a.peer_workers, python=python)
         lat = Latencies()
         verified: list[str] = []
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http, \
+            async with Http(f"http://127.0.0.1:{port}") as http, \
                     MailWatcher(self.sink_url) as mails:
 
                 async def signup(n: int) -> bool:
@@ -263,13 +288,14 @@ class Bench:
             return
         queue = f"pending-{self.run_id}"
         env = procs.lkk_env(**self.lkk_settings(queue))
+        schema.upgrade(f"sqlite:///{self.workdir}/lkk.db")  # a no-op after the ЛКК phase
         worker = procs.worker(env)
         try:
             await asyncio.sleep(3)  # the worker connects and polls
             idle = procs.rss_mb(worker.pid)
-            # Long enough for the worker to take them all in before the first expires (about 40/s here).
-            ttl = a.pending_ttl or max(60, int(a.pending / 40))
-            result = await run_pending(self.address, queue, worker, a.pending, ttl)
+            # Long enough for all of them to be waiting at once before the first expires.
+            ttl = a.pending_ttl or int(a.pending / a.pending_rate) + 30
+            result = await run_pending(self.address, queue, worker, a.pending, ttl, a.pending_rate)
         finally:
             procs.stop(worker)
         self.row(f"{int(result['count'])} pending sign-ups: worker RSS peak (idle {idle:.0f} MB)",
@@ -290,7 +316,8 @@ class Bench:
             f"- command: `{command}`",
             f"- machine: {m['nproc']} × {m['cpu']}, {m['memory']} RAM, load average at the end {m['load']}",
             f"- ЛКК: {self.args.api_workers} uvicorn worker(s), 1 Temporal worker process, durable Temporal dev"
-            " server (SQLite file), SQLite app DB, dev SMTP sink; all on this machine",
+            " server (SQLite file), SQLite app DB, dev SMTP sink; fastapi-users: "
+            f"{self.args.peer_workers} uvicorn worker(s); the load generator too: all on this machine",
             "",
             "| figure | value | compared | target |",
             "| --- | --- | --- | --- |",
