@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -26,3 +27,25 @@ def verifies_per_second(memory_kib: int, time_cost: int, parallelism: int, secon
     with ProcessPoolExecutor(procs) as pool:
         counts = list(pool.map(_verify_for, [(memory_kib, time_cost, parallelism, seconds)] * procs))
     return sum(counts) / seconds
+
+
+def cpu_ms_per_verify(memory_kib: int, time_cost: int, parallelism: int, threads: int, seconds: float) -> float:
+    """CPU time of one verification when ``threads`` threads verify at once in this process
+    (argon2-cffi releases the GIL): what an ungated thread pool pays under a burst."""
+    hasher = PasswordHasher(memory_cost=memory_kib, time_cost=time_cost, parallelism=parallelism)
+    stored = hasher.hash("зимний-вечер-2026")
+    deadline = time.monotonic() + seconds
+    counts = [0] * threads
+
+    def loop(slot: int) -> None:
+        while time.monotonic() < deadline:
+            hasher.verify(stored, "зимний-вечер-2026")
+            counts[slot] += 1
+
+    cpu0 = time.process_time()
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return (time.process_time() - cpu0) * 1000 / max(sum(counts), 1)

@@ -25,7 +25,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench import procs
-from bench.argon2_limit import verifies_per_second
+from bench.argon2_limit import cpu_ms_per_verify, verifies_per_second
 from bench.baseline import run_baseline
 from bench.load import Http, Latencies, MailWatcher, closed_loop, open_loop, timed
 from bench.pending import run_pending
@@ -120,6 +120,11 @@ class Bench:
         self.row(f"argon2id limit (m={s.argon2_memory_kib} KiB, t={s.argon2_time_cost}, p={s.argon2_parallelism}), all cores",
                  f"{rate:.1f} /s")
         self.argon2_rate = rate
+        cores = os.cpu_count() or 1
+        gated, burst = (cpu_ms_per_verify(s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism, n, seconds)
+                        for n in (cores, 16))
+        self.row(f"  CPU per verification: {cores} at once (the gate) / 16 at once (no gate)",
+                 f"{gated:.1f} / {burst:.1f} ms")
         return rate
 
     async def lkk_phase(self, limit: float) -> list[str]:
