@@ -276,6 +276,7 @@ class Bench:
                     return r.status_code == 204
 
                 await closed_loop(4, 2.0, login)
+                meter = procs.CpuMeter("load generator", **{"fastapi-users": peer.pid})
                 done, wall = await closed_loop(a.users, a.duration, login)
                 peer_rate = done / wall
                 if self.lkk_login_rate is None:
@@ -284,6 +285,7 @@ class Bench:
                     r = self.lkk_login_rate / peer_rate
                     self.row("fastapi-users logins/s via HTTP", f"{peer_rate:.1f} /s", f"ЛКК {r:.2f}× of it",
                              "≥ 1.0× " + ok(r >= 1.0))
+                self.cpu_row("  CPU per fastapi-users login", meter.per_item_ms(done))
         finally:
             procs.stop(peer)
 
