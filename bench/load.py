@@ -147,11 +147,24 @@ class MailWatcher:
             self._waiters.pop(address, None)
             self._tokens.pop(address, None)
 
+    async def _fresh_summaries(self, page: int = 10) -> list[dict[str, Any]]:
+        """New messages, newest first: small pages, the next one only while a whole page
+        was new, so the sink lists a message or two per poll instead of fifty."""
+        fresh: list[dict[str, Any]] = []
+        start = 0
+        while True:
+            listing = (await self._http.get("/api/v1/messages", params={"limit": page, "start": start})).json()
+            new = [m for m in listing["messages"] if m["ID"] not in self._seen]
+            # Mail arriving meanwhile shifts the pages: keep each message once.
+            fresh += [m for m in new if m["ID"] not in {f["ID"] for f in fresh}]
+            if len(new) < page:
+                return fresh
+            start += page
+
     async def _run(self) -> None:
         while True:
             try:
-                listing = (await self._http.get("/api/v1/messages", params={"limit": 50})).json()["messages"]
-                fresh = [m for m in listing if m["ID"] not in self._seen]
+                fresh = await self._fresh_summaries()
                 # Fetched side by side: one at a time, a burst of mail would queue behind itself.
                 bodies = await asyncio.gather(*(self._http.get(f"/api/v1/message/{m['ID']}") for m in fresh))
                 self._seen.update(m["ID"] for m in fresh)
