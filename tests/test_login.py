@@ -1,4 +1,5 @@
-"""Login over HTTP against the real app (in process, real SQLite, real argon2):
+"""Login over real HTTP against the real app (uvicorn on a local socket, the client
+address via X-Forwarded-For as behind the production proxy, real SQLite, real argon2):
 generic answers, timing, lockouts, captcha, per-IP limits, sessions, CSRF, headers."""
 
 from __future__ import annotations
@@ -61,8 +62,20 @@ async def test_login_opens_a_hardened_session_and_logout_ends_it(settings: Setti
 
     secure = settings.model_copy(update={"public_base_url": "https://lkk.example.ru"})
     async with web_client(secure, engine) as web:
-        ok = await log_in(web, login, PASSWORD)
-        assert "Secure" in ok.headers["set-cookie"]
+        # The browser talks HTTPS to the proxy and sends Secure cookies back; this client
+        # talks plain HTTP to 127.0.0.1 and would not, so the CSRF cookie goes back by hand.
+        page = await web.get("/login")
+        csrf_cookie = page.headers["set-cookie"]
+        assert csrf_cookie.startswith("lkk_csrf=") and "Secure" in csrf_cookie
+        ok = await web.post(
+            "/login",
+            data={"username": login, "password": PASSWORD, "csrf_token": csrf_of(page)},
+            headers={"Cookie": csrf_cookie.split(";", 1)[0]},
+        )
+        assert ok.status_code == 303 and ok.headers["location"] == "/profile"
+        cookies = ok.headers.get_list("set-cookie")
+        session_cookie = next(c for c in cookies if c.startswith(f"{secure.session_cookie_name}="))
+        assert "Secure" in session_cookie and "HttpOnly" in session_cookie
         assert ok.headers["strict-transport-security"].startswith("max-age=")
 
 

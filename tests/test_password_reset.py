@@ -1,6 +1,6 @@
 """Password recovery and password changes with the real workflows and activities on
 Temporal's time-skipping server, real SMTP into the sink, a real SQLite database and
-the real app over in-process HTTP."""
+the real app over real HTTP (uvicorn on a local socket)."""
 
 from __future__ import annotations
 

@@ -55,6 +55,9 @@ async def test_login_failures_on_one_replica_limit_the_other(redis_settings: Set
             assert (await log_in(web, "nobody-here", "неверный-пароль-1")).status_code == 401
         limited = await log_in(b, "nobody-else", "неверный-пароль-1")
         assert limited.status_code == 429
+    # The count is per client address (X-Forwarded-For from the trusted proxy), not per socket peer.
+    async with web_client(redis_settings, engine, ip="192.0.2.51") as other_address:
+        assert (await log_in(other_address, "nobody-else", "неверный-пароль-1")).status_code == 401
 
 
 async def test_unreachable_redis_fails_open(settings: Settings) -> None:

@@ -1,14 +1,19 @@
-"""In-process HTTP to the real app (httpx over ASGI, same event loop as an in-process
-worker), plus helpers that fill the forms the way a browser does (CSRF token included)."""
+"""Real HTTP to the real app: uvicorn on a free 127.0.0.1 port, served on the test's own
+event loop (beside an in-process worker), behind the same proxy headers as in production,
+plus helpers that fill the forms the way a browser does (CSRF token included)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
+import uvicorn
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
@@ -27,15 +32,74 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CAPTCHA = re.compile(r'name="captcha_id" value="([^"]+)"')
 
 
+class _Server(uvicorn.Server):
+    """uvicorn that says when it listens and leaves signal handling to pytest."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = asyncio.Event()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.listening.set()
+
+
 @asynccontextmanager
 async def web_client(
     settings: Settings, engine: Engine, temporal: Client | None = None, *, ip: str = "203.0.113.10"
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app served by uvicorn over a real socket.
+
+    The lifespan stays off (it would connect to Temporal and build the guides): the test
+    hands the app its context. ``ip`` reaches the app as in production behind the reverse
+    proxy: the client sends ``X-Forwarded-For`` and uvicorn, trusting 127.0.0.1, makes it
+    the ASGI client address (the key of the per-IP rate limits)."""
     app = create_app(settings)
     app.state.ctx = AppContext(settings=settings, engine=engine, temporal=temporal)
-    transport = httpx.ASGITransport(app=app, client=(ip, 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://lkk.test", timeout=60) as client:
-        yield client
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
+    # without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        timeout_graceful_shutdown=5,
+    )
+    server = _Server(config)
+    serving = asyncio.create_task(server.serve(sockets=[sock]), name=f"web_client:{port}")
+    listening = asyncio.create_task(server.listening.wait())
+    try:
+        await asyncio.wait({serving, listening}, return_when=asyncio.FIRST_COMPLETED)
+        if not server.listening.is_set():
+            try:
+                serving.result()
+            except BaseException as exc:  # uvicorn exits (SystemExit) on a failed start
+                raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}") from exc
+            raise RuntimeError(f"uvicorn stopped during start-up on 127.0.0.1:{port}")
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers={"X-Forwarded-For": ip}, timeout=60
+        ) as client:
+            yield client
+    finally:
+        listening.cancel()
+        server.should_exit = True
+        if server.listening.is_set():
+            await serving  # the graceful shutdown; re-raises if the server failed
+        elif not serving.done():
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+        sock.close()
 
 
 def csrf_of(page: httpx.Response) -> str:
