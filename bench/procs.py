@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from lkk.devtools.procs import free_port, stop_process, tool, wait_http  # noqa: F401  (used by bench.run)
+from lkk.devtools.procs import free_port, stop_process, temporal_dev_server_command, wait_http, wait_tcp  # noqa: F401  (free_port: bench.run)
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process for port {port} exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(port)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -33,16 +18,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def temporal_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
     """A durable dev server (SQLite file), as the embedded stack runs it."""
-    args = [
-        tool("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
-        "--db-filename", str(workdir / "temporal.db"), "--log-level", "error",
-        # As the embedded stack's Procfile: WAL, no fsync per commit (about 2× the throughput).
-        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-    ]
-    for name in ("LkkLogin", "LkkStage", "LkkContract"):
-        args += ["--search-attribute", f"{name}=Keyword"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-    wait_port(port, proc)
+    proc = subprocess.Popen(temporal_dev_server_command(port, workdir / "temporal.db"), stdout=subprocess.DEVNULL)
+    wait_tcp(port, proc=proc)
     return proc
 
 

@@ -7,7 +7,6 @@ the project's own worker/API processes from tests/stack.py.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -20,23 +19,10 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from lkk.devtools.procs import temporal_dev_server_command, wait_tcp
 from lkk.models import Account
-from tests.conftest import CAPTCHA_TEST_ANSWER, ROOT, free_port, stop_process, tool, wait_http
+from tests.conftest import CAPTCHA_TEST_ANSWER, ROOT, free_port, stop_process, wait_http
 from tests.harness import PASSWORD
-from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
-
-
-def wait_tcp(port: int, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process for port {port} exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"nothing listens on {port}")
 
 
 @dataclass
@@ -52,13 +38,7 @@ class DevServer:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        args = [
-            tool("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-            "--port", str(self.port), "--db-filename", str(self.db_file), "--log-level", "error",
-        ]
-        for key in SEARCH_ATTRIBUTES:
-            args += ["--search-attribute", f"{key.name}=Keyword"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(temporal_dev_server_command(self.port, self.db_file), stdout=subprocess.DEVNULL)
         wait_tcp(self.port, proc=self.proc)
 
     def stop(self) -> None:

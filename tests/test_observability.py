@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,7 +22,7 @@ from lkk.logging_setup import make_handler
 from lkk.models import Account
 from lkk.settings import LogFormat, Settings
 from lkk.temporal import onboarding_workflow_id
-from tests.conftest import CAPTCHA_TEST_ANSWER, MailSinkProcess, free_port, wait_http
+from tests.conftest import MailSinkProcess, free_port, wait_http
 from tests.harness import PASSWORD, confirmation_token, context, running_worker, sign_up, token_from, unique_login
 from tests.stack import running_stack
 from tests.test_registration_e2e import _csrf, _register

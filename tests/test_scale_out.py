@@ -30,6 +30,7 @@ from lkk.models import Account, AccountStatus
 from lkk.settings import Settings
 from tests.binding_harness import OPEN_LEGAL, issue, load_registry
 from tests.conftest import CAPTCHA_TEST_ANSWER, MailSinkProcess
+from tests.faults import registration_body
 from tests.harness import PASSWORD, token_from, unique_login
 from tests.stack import Stack, running_stack
 from workflows.messages import OnboardingResult, OnboardingStage, OnboardingState
@@ -50,17 +51,7 @@ class Replicas:
 
     async def register(self, front: Stack, login: str, email: str | None = None) -> httpx.Response:
         async with httpx.AsyncClient(base_url=front.api_url, timeout=30) as web:
-            return await web.post(
-                "/api/v1/registrations",
-                json={
-                    "login": login,
-                    "email": email or f"{login}@example.ru",
-                    "password": PASSWORD,
-                    "password_confirm": PASSWORD,
-                    "captcha_id": "",
-                    "captcha_answer": CAPTCHA_TEST_ANSWER,
-                },
-            )
+            return await web.post("/api/v1/registrations", json=registration_body(login, email))
 
     async def confirm(self, front: Stack, token: str) -> httpx.Response:
         async with httpx.AsyncClient(base_url=front.api_url, timeout=30) as web:

@@ -14,8 +14,6 @@ from api.deps import Ctx, CurrentAccount, cabinet_gate
 from api.ratelimit import rate_limit
 from api.routes.contracts_pages import render_profile
 from api.services import passwords as password_svc
-from api.templating import render
-from lkk.models import Account
 
 router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD])
 

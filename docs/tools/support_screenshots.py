@@ -40,28 +40,22 @@ from api.services import contracts as contract_svc  # noqa: E402
 from api.services import passwords as password_svc  # noqa: E402
 from api.services import registration as svc  # noqa: E402
 from lkk.db import create_schema, make_engine  # noqa: E402
+from lkk.devtools.procs import temporal_dev_server_command  # noqa: E402
 from lkk.settings import Settings  # noqa: E402
 from lkk.temporal import connect, onboarding_workflow_id, password_reset_workflow_id, ui_link  # noqa: E402
 from tests.binding_harness import OPEN_LEGAL, account_by_login, issue, load_registry  # noqa: E402
-from tests.conftest import free_port, stop_process, tool, wait_http  # noqa: E402
+from tests.conftest import free_port, stop_process, wait_http  # noqa: E402
 from tests.harness import confirmation_token, context, sign_up  # noqa: E402
 from tests.mailbox import Mailbox  # noqa: E402
 from worker import WORKFLOWS, build_activities  # noqa: E402
-from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def start_temporal(tmp: Path, port: int, ui_port: int) -> subprocess.Popen[bytes]:
-    command = [
-        tool("temporal"), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port),
-        "--ui-ip", "127.0.0.1", "--ui-port", str(ui_port), "--db-filename", str(tmp / "temporal.db"),
-        "--log-level", "error",
-    ]
-    for key in SEARCH_ATTRIBUTES:
-        command += ["--search-attribute", f"{key.name}=Keyword"]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(temporal_dev_server_command(port, tmp / "temporal.db", ui_port=ui_port),
+                            stdout=subprocess.DEVNULL)
 
 
 async def play_situations(client: Client, settings: Settings, mailbox: Mailbox) -> dict[str, str]:

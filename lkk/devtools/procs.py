@@ -50,6 +50,38 @@ def wait_http(
     raise TimeoutError(url)
 
 
+def wait_tcp(port: int, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait until something accepts on 127.0.0.1:``port``; fail fast if ``proc`` died meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process for port {port} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+def temporal_dev_server_command(port: int, db_file: Path, *, ui_port: int | None = None) -> list[str]:
+    """`temporal server start-dev` as the embedded stack runs it: durable SQLite file in WAL
+    without an fsync per commit (the Procfile's pragmas), ЛКК's search attributes, the Web
+    UI only when ``ui_port`` is given."""
+    # Imported here: the workflow package is not needed to start other processes.
+    from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+    command = [
+        tool("temporal"), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port),
+        "--db-filename", str(db_file), "--log-level", "error",
+        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+    ]
+    command += ["--headless"] if ui_port is None else ["--ui-ip", "127.0.0.1", "--ui-port", str(ui_port)]
+    for key in SEARCH_ATTRIBUTES:
+        command += ["--search-attribute", f"{key.name}=Keyword"]
+    return command
+
+
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
     """SIGTERM, then SIGKILL if it does not exit in time."""
     if proc.poll() is None:

@@ -7,11 +7,20 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import MailSinkProcess
-from tests.browser.harness import DESKTOP, billing_registry, MISSING_CHROMIUM, WebStack, chromium_path, launch_chromium, stack_settings, web_stack
+from tests.browser.harness import (
+    DESKTOP,
+    MISSING_CHROMIUM,
+    WebStack,
+    billing_registry,
+    chromium,
+    chromium_path,
+    stack_settings,
+    web_stack,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -31,12 +40,8 @@ def chromium_executable() -> str:
 
 @pytest.fixture(scope="session")
 async def browser(chromium_executable: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        launched = await launch_chromium(pw)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

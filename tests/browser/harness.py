@@ -22,7 +22,7 @@ from playwright.async_api import Browser, Page, Playwright, async_playwright, ex
 from lkk.settings import Settings
 from tests.conftest import CAPTCHA_TEST_ANSWER, ROOT, free_port, start_dev_server, stop_process, wait_http
 from tests.mailbox import Mailbox
-from tests.stack import Stack, running_stack
+from tests.stack import running_stack
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -175,13 +175,19 @@ async def _reload_until(page: Page, text: str | re.Pattern[str], attempts: int =
     raise AssertionError(f"{text!r} never appeared")
 
 
-async def test_wrong_passwords_bring_a_captcha_then_a_lockout(page: Page, cabinet: WebStack) -> None:
-    login = unique_login("locked")
+async def registered_and_confirmed(page: Page, cabinet: WebStack, login: str) -> Page:
+    """Register through the form, confirm from the letter; returns the confirmed tab."""
     email = f"{login}@example.ru"
     await register(page, cabinet.api_url, login, email)
     letter = await open_letter_in_mailbox(page, cabinet, email, "Подтверждение регистрации")
     confirm = await follow_link_in_letter(letter, "Подтвердить адрес")
     await confirm.get_by_role("button", name="Подтвердить").click()
+    return confirm
+
+
+async def test_wrong_passwords_bring_a_captcha_then_a_lockout(page: Page, cabinet: WebStack) -> None:
+    login = unique_login("locked")
+    confirm = await registered_and_confirmed(page, cabinet, login)
     await log_out(confirm)
 
     settings = cabinet.settings
@@ -216,11 +222,7 @@ async def test_wrong_binding_code_is_refused_without_echoing_it(
     page: Page, cabinet: WebStack, binding_codes: dict[str, str]
 ) -> None:
     login = unique_login("wrongcode")
-    email = f"{login}@example.ru"
-    await register(page, cabinet.api_url, login, email)
-    letter = await open_letter_in_mailbox(page, cabinet, email, "Подтверждение регистрации")
-    confirm = await follow_link_in_letter(letter, "Подтвердить адрес")
-    await confirm.get_by_role("button", name="Подтвердить").click()
+    confirm = await registered_and_confirmed(page, cabinet, login)
     await expect(confirm.get_by_role("heading", name="Профиль")).to_be_visible()
 
     number, inn, _ = OPEN_ENTREPRENEUR
