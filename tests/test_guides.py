@@ -121,6 +121,7 @@ def test_light_screenshot_keeps_its_pixels_and_sheds_bytes(tmp_path: Path) -> No
         assert copy.size == original.size and copy.mode == "P"  # same pixels, a 256-colour palette
     assert light.stat().st_size < source.stat().st_size * 0.6
     assert light_png(source, tmp_path) == light  # cached by content
+    assert light_png(source, tmp_path, max_width=900) == light  # a mild shrink is not made: the same copy
     half = light_png(source, tmp_path, max_width=400)  # shown at under half its width: shrunk
     with Image.open(half) as small:
         assert small.width == 400

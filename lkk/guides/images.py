@@ -26,20 +26,24 @@ RECIPE = b"v1-mediancut-256-nodither-half"  # change it when the recipe changes:
 def light_png(source: Path, cache_dir: Path, max_width: int | None = None) -> Path:
     """Path of a palette PNG of ``source``, at most ``max_width`` pixels wide."""
     data = source.read_bytes()
-    key = hashlib.sha256(data + RECIPE + str(max_width).encode()).hexdigest()[:16]
+    with Image.open(io.BytesIO(data)) as img:  # reads the header only
+        width = img.width
+    shrink_to = max_width if max_width is not None and max_width < width * SHRINK_BELOW else None
+    # Keyed by what is made, so the PDF's and the web page's full-size copies are one file.
+    key = hashlib.sha256(data + RECIPE + str(shrink_to).encode()).hexdigest()[:16]
     out = cache_dir / f"{source.stem}-{key}.png"
     if out.exists():
         return out
     cache_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out, _palette_png(data, max_width))
+    _write_atomic(out, _palette_png(data, shrink_to))
     return out
 
 
-def _palette_png(data: bytes, max_width: int | None) -> bytes:
+def _palette_png(data: bytes, shrink_to: int | None) -> bytes:
     with Image.open(io.BytesIO(data)) as img:
         rgb = img.convert("RGB")
-    if max_width is not None and max_width < rgb.width * SHRINK_BELOW:
-        rgb = rgb.resize((max_width, round(rgb.height * max_width / rgb.width)), Image.Resampling.LANCZOS)
+    if shrink_to is not None:
+        rgb = rgb.resize((shrink_to, round(rgb.height * shrink_to / rgb.width)), Image.Resampling.LANCZOS)
     palette = rgb.quantize(colors=COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     buf = io.BytesIO()
     palette.save(buf, format="PNG", optimize=True)

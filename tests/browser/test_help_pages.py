@@ -56,8 +56,8 @@ async def test_support_page_links_both_guides_and_the_written_channel(page: Page
     main = page.get_by_role("main")
     for slug, guide in GUIDES.items():
         await expect(main.get_by_role("link", name=guide.title, exact=True)).to_have_attribute("href", f"/guides/{slug}")
-        # Each PDF link names its guide for a screen reader (two bare «скачать PDF» would not).
-        pdf_link = main.get_by_role("link", name=re.compile(rf"^скачать PDF\s*: {guide.title}$", re.IGNORECASE))
+        # Each PDF link names its guide for a screen reader (two bare «PDF-версия» would not).
+        pdf_link = main.get_by_role("link", name=re.compile(rf"^PDF-версия\s*: {guide.title}$", re.IGNORECASE))
         await expect(pdf_link).to_have_attribute("href", f"/guides/{slug}.pdf")
     await main.get_by_role("link", name="Инструкция по работе с Личным кабинетом", exact=True).click()
     await _read_the_guide(page, "user-guide")
