@@ -40,6 +40,7 @@ async def test_html_guide_beside_the_help_icon_has_the_screenshots(page: Page, c
     await expect(header.get_by_role("link", name=re.compile("Скачать .*инструкци"))).to_have_text("?")  # the manual's «?»
     await header.get_by_role("link", name="Инструкция на сайте").click()
     await expect(page).to_have_url(re.compile(r"/guides/registration$"))
+    await expect(header.get_by_role("link", name="Инструкция на сайте")).to_have_attribute("aria-current", "page")
     await _read_the_guide(page, "registration")
 
     # The full guide's page carries the full guide's «?» and link, as the Profile does.
