@@ -19,11 +19,15 @@ COPY lkk ./lkk
 COPY api ./api
 COPY workflows ./workflows
 COPY activities ./activities
+# The guides (PDF behind the «?», HTML pages) are built at start-up from their sources.
+COPY docs/guides ./docs/guides
+COPY docs/img ./docs/img
 # Bytecode in the image: the workflow sandbox re-imports workflow modules for every
 # new run, and PYTHONDONTWRITEBYTECODE would otherwise make each import a compile.
 RUN python -m compileall -q lkk api workflows activities worker.py
 
-RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin lkk
+RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin lkk \
+    && mkdir -p /app/var && chown lkk:lkk /app/var  # LKK_DATA_DIR: the guides' font and image caches
 USER 10001:10001
 
 EXPOSE 8000

@@ -24,6 +24,8 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         supplier_site_url=settings.supplier_site_url,
         helpdesk_phones=settings.supplier_helpdesk_phones,
         helpdesk_hours=settings.supplier_helpdesk_hours,
+        helpdesk_email=settings.supplier_helpdesk_email,
+        helpdesk_form_url=settings.supplier_helpdesk_form_url,
     )
     templates.env.filters["tel"] = tel_uri_number
     return templates

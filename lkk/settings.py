@@ -250,6 +250,14 @@ class Settings(BaseSettings):
         default=["8 800 000-00-00", "+7 (495) 000-00-00"], description="Help desk phones (JSON list in the variable)."
     )
     supplier_helpdesk_hours: str = Field(default="пн–пт 8:00–20:00, сб 9:00–15:00 (МСК)", description="Help desk hours.")
+    # A written way to the help desk for people who cannot phone (deaf, hard of hearing, speech).
+    supplier_helpdesk_email: str = Field(
+        default="lkk-support@energosbyt.example.ru",
+        description="Help desk e-mail address, shown on /support and in every page's footer (for people who cannot phone).",
+    )
+    supplier_helpdesk_form_url: str | None = Field(
+        default=None, description="Optional web form of the help desk (https://…), shown beside the e-mail address; unset = none."
+    )
     supplier_logo_file: Path | None = Field(
         default=None,
         description="Logo in the page header: a PNG/SVG/JPEG file served at /branding/logo (CSP allows 'self' only); unset = the bundled neutral logo.",

@@ -170,3 +170,14 @@ def test_dockerfile_is_small_and_unprivileged() -> None:
     assert {"migrations", "lkk", "api", "workflows", "activities"} <= copied, "every runtime package is in the image"
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert {".git", ".venv", "var", ".env", "tests"} <= set(ignored)
+
+
+def test_image_carries_the_guides_sources_and_a_writable_data_dir() -> None:
+    """The API builds the guides (PDF and HTML) at start-up from docs/guides and docs/img,
+    caching fonts and light screenshots under the data dir, as the unprivileged user."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = set(re.findall(r"^COPY (\S+) \./\1$", text, re.M))
+    assert {"docs/guides", "docs/img"} <= copied
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {"!docs/guides", "!docs/img"} <= set(ignored)
+    assert re.search(r"chown lkk:lkk /app/var", text)

@@ -96,3 +96,57 @@ def test_readme_shows_a_screenshot_of_every_page() -> None:
         assert f"](docs/img/{name}.png)" in readme, f"README does not show {name}.png"
         png = root / "docs" / "img" / f"{name}.png"
         assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{png} missing: run `make screenshots`"
+
+
+# Measured 2026-11: registration 265 KB, user guide 417 KB (were 495 KB and 852 KB with
+# full-colour screenshots). The ceilings leave room for a retaken screenshot, not for
+# a return to full colour.
+PDF_BUDGET_BYTES = {"registration": 300 * 1024, "user-guide": 470 * 1024}
+
+
+@pytest.mark.parametrize("slug", sorted(GUIDES))
+def test_guide_pdf_stays_under_its_size_budget(slug: str, branded: Settings) -> None:
+    size = len(build_pdf(slug, branded))
+    assert size <= PDF_BUDGET_BYTES[slug], f"{slug}.pdf is {size // 1024} KB, budget {PDF_BUDGET_BYTES[slug] // 1024} KB"
+
+
+def test_light_screenshot_keeps_its_pixels_and_sheds_bytes(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from lkk.guides.images import light_png
+
+    source = GUIDES_DIR.parent / "img" / "register.png"
+    light = light_png(source, tmp_path)
+    with Image.open(source) as original, Image.open(light) as copy:
+        assert copy.size == original.size and copy.mode == "P"  # same pixels, a 256-colour palette
+    assert light.stat().st_size < source.stat().st_size * 0.6
+    assert light_png(source, tmp_path) == light  # cached by content
+    assert light_png(source, tmp_path, max_width=900) == light  # a mild shrink is not made: the same copy
+    half = light_png(source, tmp_path, max_width=400)  # shown at under half its width: shrunk
+    with Image.open(half) as small:
+        assert small.width == 400
+
+
+@pytest.mark.parametrize("slug", sorted(GUIDES))
+def test_html_guide_shows_every_screenshot_with_alt_text_and_caption(slug: str, branded: Settings) -> None:
+    from lkk.guides.web import render_guide_body, screenshot_file
+
+    body = render_guide_body(slug, branded)
+    source = (GUIDES_DIR / f"{slug}.md").read_text(encoding="utf-8")
+    assert body.startswith(f"<h1>{GUIDES[slug].title}</h1>")
+    for ref in IMAGE_REF.findall(source):
+        name = Path(ref).stem
+        assert re.search(rf'<figure><img src="/guides/img/{name}\.png" [^>]*alt="Снимок экрана: [^"]+"', body), name
+        assert screenshot_file(name, branded) is not None
+    assert body.count("<figcaption>") == len(IMAGE_REF.findall(source))
+    assert "АО «Тестовая энергосбытовая компания»" in body and "8 800 111-22-33" in body and "{{" not in body
+
+
+def test_html_guide_escapes_the_branding_but_the_pdf_keeps_it(tmp_path: Path) -> None:
+    from lkk.guides.web import render_guide_body, screenshot_file
+
+    odd = Settings(_env_file=None, data_dir=tmp_path, supplier_name="ООО <Ромашка> & Ко")  # type: ignore[call-arg]
+    body = render_guide_body("registration", odd)
+    assert "ООО &lt;Ромашка&gt; &amp; Ко" in body and "<Ромашка>" not in body
+    assert "ООО <Ромашка> & Ко" in _text(PdfReader(io.BytesIO(build_pdf("registration", odd))))
+    assert screenshot_file("ui-list", odd) is None  # a screenshot no guide shows is not served

@@ -3,9 +3,11 @@
 Sources live in ``docs/guides/<name>.md`` (Jinja2 first, so the supplier's name and
 help-desk phones come from the settings; then Markdown via markdown-it-py; then
 fpdf2's HTML renderer). Images are the PNGs that ``docs/tools/screenshots.py`` takes
-of the running product, so a guide shows the pages as they are. The font is Noto Sans
+of the running product, so a guide shows the pages as they are, as light palette
+copies (``lkk.guides.images``) no sharper than 150 dpi on paper. The font is Noto Sans
 from the ``fontpkg-noto-sans`` wheel (see ``lkk.guides.fonts``): embedded (subset),
-Cyrillic included, and no system font package needed.
+Cyrillic included, and no system font package needed. The same sources also become
+HTML pages (``lkk.guides.web``).
 
 Command line (writes both guides into a folder)::
 
@@ -25,9 +27,11 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 from jinja2 import Environment, StrictUndefined
 from markdown_it import MarkdownIt
+from markupsafe import escape
 from PIL import Image
 
 from lkk.guides.fonts import static_faces
+from lkk.guides.images import light_png
 from lkk.settings import Settings
 
 DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
@@ -36,6 +40,8 @@ FONT = "NotoSans"
 # Largest picture on an A4 page with 18 mm margins, in points (fpdf's <img> width unit).
 MAX_IMAGE_W_PT = (210 - 36) / 25.4 * 72
 MAX_IMAGE_H_PT = 190 / 25.4 * 72
+# Sharp enough to read a screenshot's text on paper; more pixels only add bytes.
+PDF_IMAGE_DPI = 150
 FIXED_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 INK = (29, 39, 51)
 BLUE = (11, 92, 173)
@@ -78,23 +84,36 @@ class _GuidePdf(FPDF):
         self.cell(0, 5, f"Страница {self.page_no()} из {{nb}}", align="C")
 
 
-def render_markdown(slug: str, settings: Settings) -> str:
-    """The guide's HTML: Jinja2 (branding from settings) then Markdown."""
+def markdown_html(slug: str, settings: Settings, *, for_web: bool = False) -> str:
+    """The guide's HTML before its pictures are placed: Jinja2 (branding from settings),
+    then Markdown. For a web page the settings' values are HTML-escaped."""
     source = (GUIDES_DIR / f"{slug}.md").read_text(encoding="utf-8")
     env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    value = (lambda text: str(escape(text))) if for_web else (lambda text: text)
     text = env.from_string(source).render(
-        supplier_name=settings.supplier_name,
-        supplier_site_url=settings.supplier_site_url,
-        helpdesk_phones=settings.supplier_helpdesk_phones,
-        helpdesk_hours=settings.supplier_helpdesk_hours,
+        supplier_name=value(settings.supplier_name),
+        supplier_site_url=value(settings.supplier_site_url),
+        helpdesk_phones=[value(phone) for phone in settings.supplier_helpdesk_phones],
+        helpdesk_hours=value(settings.supplier_helpdesk_hours),
+        helpdesk_email=value(settings.supplier_helpdesk_email),
     )
-    return _figures(MarkdownIt("commonmark").render(text))
+    return MarkdownIt("commonmark").render(text)
 
 
-_IMG = re.compile(r'<p><img src="([^"]+)" alt="([^"]*)" /></p>')
+def render_markdown(slug: str, settings: Settings) -> str:
+    """The guide's HTML for fpdf2: figures sized to the A4 page, light images."""
+    return _figures(markdown_html(slug, settings), image_cache_dir(settings))
 
 
-def _figures(page_html: str) -> str:
+def image_cache_dir(settings: Settings) -> Path:
+    return settings.data_dir / "cache" / "guide-images"
+
+
+# A Markdown image alone in its paragraph: ![caption](../img/name.png)
+IMG = re.compile(r'<p><img src="([^"]+)" alt="([^"]*)" /></p>')
+
+
+def _figures(page_html: str, cache_dir: Path) -> str:
     """Each Markdown image becomes a figure: scaled to fit the page, caption below."""
 
     def figure(match: re.Match[str]) -> str:
@@ -102,12 +121,14 @@ def _figures(page_html: str) -> str:
         with Image.open(GUIDES_DIR / src) as img:
             width, height = img.size
         scale = min(MAX_IMAGE_W_PT / width, MAX_IMAGE_H_PT / height)
+        shown_pt = width * scale
+        light = light_png(GUIDES_DIR / src, cache_dir, max_width=round(shown_pt / 72 * PDF_IMAGE_DPI))
         return (
-            f'<img src="{src}" width="{width * scale:.0f}">'
+            f'<img src="{light}" width="{shown_pt:.0f}">'
             f'<p align="center"><i>{html.escape(caption)}</i></p>'
         )
 
-    return _IMG.sub(figure, page_html)
+    return IMG.sub(figure, page_html)
 
 
 def build_pdf(slug: str, settings: Settings) -> bytes:
@@ -125,7 +146,7 @@ def build_pdf(slug: str, settings: Settings) -> bytes:
     pdf.write_html(
         render_markdown(slug, settings),
         font_family=FONT,
-        image_map=lambda src: str((GUIDES_DIR / src).resolve()),
+        image_map=lambda src: src,  # already the light copy's absolute path
         tag_styles={
             "h1": FontFace(family=FONT, emphasis="BOLD", color=BLUE, size_pt=20),
             "h2": FontFace(family=FONT, emphasis="BOLD", color=BLUE, size_pt=15),
