@@ -116,25 +116,27 @@ async def _login(ctx: AppContext, username: str, password: str, captcha_id: str,
     settings = ctx.settings
     now = utcnow()
     key = validation.login_key(username)
-    # A plain read, only to skip work: the reservation below decides, atomically.
-    throttle = await run_in_threadpool(login_throttle.state, ctx.engine, settings, key, now=now)
-    captcha_due = throttle.failures >= settings.login_captcha_after_failures
-    if captcha_due and not (captcha_id or captcha_answer.strip()):
-        if throttle.locked_seconds(now):
-            return _locked(throttle, now)
-        return LoginResult(LoginOutcome.CAPTCHA, captcha_required=True)
-    solved = bool(captcha_id or captcha_answer.strip()) and await run_in_threadpool(
-        captcha.verify, ctx.engine, settings, captcha_id, captcha_answer, now=now
-    )
+    sent = bool(captcha_id or captcha_answer.strip())
     reservation = await run_in_threadpool(
-        login_throttle.reserve, ctx.engine, settings, key, now=now, captcha_solved=solved
+        login_throttle.reserve, ctx.engine, settings, key, now=now, captcha_solved=False
     )
     if not reservation.granted:
+        # The captcha is consumed only when it is needed (past the threshold, or for the
+        # one-time password during a lock), then the reservation is tried again with it.
+        solved = sent and await run_in_threadpool(
+            captcha.verify, ctx.engine, settings, captcha_id, captcha_answer, now=now
+        )
         if reservation.state.locked_seconds(now):
             if solved:  # the mailed one-time password still opens the cabinet
                 return await _one_time_during_lock(ctx, key, password, reservation.state, now)
             return _locked(reservation.state, now)
-        return LoginResult(LoginOutcome.CAPTCHA, captcha_required=True)
+        if not solved:
+            return LoginResult(LoginOutcome.CAPTCHA, captcha_required=True)
+        reservation = await run_in_threadpool(
+            login_throttle.reserve, ctx.engine, settings, key, now=now, captcha_solved=True
+        )
+        if not reservation.granted:  # locked by a concurrent attempt meanwhile
+            return _locked(reservation.state, now)
     if reservation.newly_locked:
         metrics.LOGIN_LOCKOUTS.inc()
 
