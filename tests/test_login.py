@@ -155,7 +155,7 @@ async def test_failures_bring_captcha_then_growing_lockouts_that_survive_a_resta
     assert lockouts[:5] == [120, 240, 480, 960, 1800]
     assert set(lockouts[5:]) == {config.login_lockout_max_seconds}
 
-    # Once the lockout is over, the right password (with the captcha) works and clears the count.
+    # Once the lockout is over, the right password works and takes back its own count.
     login_throttle.clear(engine, key)
     async with web_client(config, engine) as web:
         assert (await log_in(web, login, PASSWORD)).status_code == 303

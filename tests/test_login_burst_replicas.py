@@ -79,7 +79,7 @@ async def test_one_login_burst_over_two_replicas(two_apis: list[Stack]) -> None:
     for name in (login, ghost):
         no_captcha = [{"login": name, "password": f"неверный-{i}"} for i in range(BURST - 1)]
         seen = await _burst_over(two_apis, [*no_captcha, {"login": name, "password": PASSWORD}], ips)
-        assert seen["invalid"] + seen["success"] <= settings.login_captcha_after_failures, seen
+        assert seen["invalid"] <= settings.login_captcha_after_failures and seen["success"] <= 1, seen
         with_captcha = [
             {"login": name, "password": f"неверный-{i}", "captcha_answer": CAPTCHA_TEST_ANSWER} for i in range(BURST)
         ]

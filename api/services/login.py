@@ -142,7 +142,7 @@ async def _login(ctx: AppContext, username: str, password: str, captcha_id: str,
 
     checked = await run_in_threadpool(_check, ctx, key, password, now)
     if checked.match is _Match.UNCONFIRMED:
-        await run_in_threadpool(login_throttle.clear, ctx.engine, key)
+        await run_in_threadpool(login_throttle.release, ctx.engine, settings, key)
         return LoginResult(LoginOutcome.EMAIL_NOT_CONFIRMED, account_id=checked.creds.account_id if checked.creds else None)
     if checked.match is _Match.ONE_TIME and checked.creds is not None:
         if not await _use_one_time(ctx, checked.creds, now):
@@ -184,8 +184,10 @@ async def _use_one_time(ctx: AppContext, creds: credentials.Credentials, now: da
 async def _logged_in(ctx: AppContext, key: str, checked: _Checked, now: datetime) -> LoginResult:
     assert checked.creds is not None
     account_id = checked.creds.account_id
-    # Success releases the reservation; a completed recovery also ends a lock.
-    await run_in_threadpool(login_throttle.clear, ctx.engine, key)
+    if checked.match is _Match.ONE_TIME:  # a completed recovery ends any lock
+        await run_in_threadpool(login_throttle.clear, ctx.engine, key)
+    else:  # success takes back its own reservation
+        await run_in_threadpool(login_throttle.release, ctx.engine, ctx.settings, key)
     token = await run_in_threadpool(web_sessions.open_session, ctx.engine, ctx.settings, account_id, now=now)
     if checked.match is _Match.ONE_TIME:
         log.info("account %s logged in with a recovery password; must set its own", account_id)

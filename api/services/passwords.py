@@ -193,7 +193,7 @@ async def change_password(ctx: AppContext, account: Account, current: str, new: 
     if not current_ok:
         errors = {"current_password": CURRENT_WRONG, **errors}
     else:
-        await run_in_threadpool(login_throttle.clear, ctx.engine, key)
+        await run_in_threadpool(login_throttle.release, ctx.engine, ctx.settings, key)
         if not errors and new == current:
             errors["new_password"] = SAME_AS_CURRENT
     if errors:

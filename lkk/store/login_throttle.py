@@ -9,7 +9,8 @@ one conditional ``UPDATE ... RETURNING``: it counts only if the login is not loc
 past the captcha threshold, only if the captcha was solved; a lock this count earns is
 set in the same transaction, while the row is still held. So a burst of concurrent
 attempts checks at most the promised number of passwords (as lkk.billing.lockout does
-for binding codes). A success clears the counter.
+for binding codes). A success takes back its own count; a completed recovery clears
+the counter; a quiet day forgets it.
 """
 
 from __future__ import annotations
@@ -97,8 +98,24 @@ def reserve(
         return Reservation(True, ThrottleState(failures, locked_until), newly_locked=locked_until is not None)
 
 
+def release(engine: Engine, settings: Settings, login_key: str) -> None:
+    """The reserved attempt succeeded: take back its own count (and the lock, if only
+    this count had earned it). Failures of other attempts stay counted, even ones still
+    in flight: clearing them would hand a concurrent burst a fresh set of guesses."""
+    below = LoginThrottle.failures - 1 < settings.login_lockout_after_failures
+    with session_scope(engine) as session:
+        session.exec(
+            update(LoginThrottle)
+            .where(LoginThrottle.key_hash == key_for(login_key), LoginThrottle.failures > 0)
+            .values(
+                failures=LoginThrottle.failures - 1,
+                locked_until=case((below, None), else_=LoginThrottle.locked_until),
+            )
+        )
+
+
 def clear(engine: Engine, login_key: str) -> None:
-    """A success (or a completed recovery): forget the failures and any lock."""
+    """A completed recovery (the mailed password was used): forget the failures and any lock."""
     with session_scope(engine) as session:
         session.exec(delete(LoginThrottle).where(LoginThrottle.key_hash == key_for(login_key)))
 
