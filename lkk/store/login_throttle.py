@@ -112,6 +112,14 @@ def release(engine: Engine, settings: Settings, login_key: str) -> None:
                 locked_until=case((below, None), else_=LoginThrottle.locked_until),
             )
         )
+        # Nothing left to remember: no row (every attempt inserts one; keep the table small).
+        session.exec(
+            delete(LoginThrottle).where(
+                LoginThrottle.key_hash == key_for(login_key),
+                LoginThrottle.failures == 0,
+                LoginThrottle.locked_until.is_(None),  # type: ignore[union-attr]
+            )
+        )
 
 
 def clear(engine: Engine, login_key: str) -> None:
