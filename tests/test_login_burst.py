@@ -5,6 +5,7 @@ that reads its counter, checks the password, then writes the counter."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -28,8 +29,6 @@ NO_IP_LIMITS = {"rate_limit_login": "10000/minute", "rate_limit_login_failures":
 
 def outcomes(answers: list[RawResponse]) -> Counter[str]:
     """What each answer says happened: a checked password is "invalid" or a success."""
-    import json
-
     return Counter(json.loads(a.body)["outcome"] for a in answers)
 
 

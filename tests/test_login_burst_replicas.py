@@ -14,6 +14,7 @@ import pytest
 import redis
 from temporalio.testing import WorkflowEnvironment
 
+from lkk.db import make_engine
 from lkk.settings import Settings
 from tests.burst import RawResponse, burst
 from tests.conftest import CAPTCHA_TEST_ANSWER
@@ -65,8 +66,6 @@ async def _burst_over(apis: list[Stack], bodies: list[dict[str, str]], ips: list
 
 async def test_one_login_burst_over_two_replicas(two_apis: list[Stack]) -> None:
     settings = two_apis[0].settings
-    from lkk.db import make_engine
-
     engine = make_engine(settings.database_url)
     try:
         login = unique_login("burst")

@@ -2,7 +2,8 @@
 
 Order of checks, and why:
 1. per-client-IP limits (every attempt; failures) — cheap, before any argon2 work,
-   each counted and decided in one atomic step (failures refunded on success);
+   each counted and decided in one atomic step (the failures rule is refunded when
+   no password turned out wrong);
 2. the per-login lockout and captcha, counted per *login key* whether or not the
    account exists, so neither reveals which logins are registered; the attempt is
    reserved (counted as a failure) *before* the password is checked, so a burst of
