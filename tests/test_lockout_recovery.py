@@ -6,7 +6,9 @@ in-process worker, mail over SMTP into the sink, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from collections import Counter
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ from lkk import validation
 from lkk.settings import Settings
 from lkk.store import login_throttle
 from lkk.timeutil import utcnow
+from tests.burst import burst
 from tests.conftest import CAPTCHA_TEST_ANSWER, MailSinkProcess
 from tests.harness import PASSWORD, context, sign_up, unique_login
 from tests.test_password_reset import CHANGED_SUBJECT, NEW_PASSWORD, RESET_SUBJECT, one_time_password, request_reset, world
@@ -27,6 +30,7 @@ from tests.web import log_in, make_active_account, post_form, web_client
 pytestmark = pytest.mark.asyncio
 
 LOCKED = "Слишком много неудачных попыток входа"
+BURST = 30
 
 
 def _form_error(page: httpx.Response) -> str:
@@ -140,3 +144,25 @@ async def test_recovery_of_an_unconfirmed_sign_up_sends_the_confirmation_link_ag
         assert "/confirm?token=" in str(second["Text"])
         assert not [m for m in await w.mailbox.messages_async(limit=200)
                     if RESET_SUBJECT in str(m["Subject"]) and any(a["Address"] == email for a in m["To"])]
+
+
+async def test_a_burst_with_the_mailed_password_lets_one_in_and_checks_no_more_than_the_limit(
+    dev_server_env: WorkflowEnvironment, settings: Settings, engine: Engine, mailsink: MailSinkProcess
+) -> None:
+    no_ip_limits = {"rate_limit_login": "10000/minute", "rate_limit_login_failures": "10000/minute"}
+    async with world(dev_server_env, settings, engine, mailsink, **no_ip_limits) as w:
+        login = unique_login()
+        email = f"{login}@example.ru"
+        make_active_account(engine, w.settings, login, PASSWORD)
+        async with web_client(w.settings, engine, w.client) as web:
+            await request_reset(web, login, email)
+            otp = one_time_password(await w.mailbox.wait_for_async(to=email, subject_contains=RESET_SUBJECT, timeout=30))
+            bodies = [{"login": login, "password": f"неверный-{i}"} for i in range(BURST - 1)]
+            bodies.insert(BURST // 2, {"login": login, "password": otp})
+            answers = await burst([web.build_request("POST", "/api/v1/session", json=b) for b in bodies])
+        seen = Counter(json.loads(a.body)["outcome"] for a in answers)
+        # Wrong guesses (at the password and the one-time password alike) stop at the
+        # captcha threshold; the mailed password gets in only if it had one of the slots.
+        assert seen["invalid"] <= w.settings.login_captcha_after_failures, seen
+        assert seen["must_change_password"] <= 1 and seen["success"] == 0, seen
+        assert seen["captcha"] >= BURST - w.settings.login_captcha_after_failures - 1, seen
