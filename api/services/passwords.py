@@ -2,7 +2,8 @@
 after recovery, log out everywhere, and the durable "password changed" notice.
 
 Recovery («Забыли пароль?»): the answer is the same whether or not login + e-mail
-match (for a sign-up not confirmed yet, the confirmation link is sent again instead), and so is the time: one argon2 hash is computed either way (it dwarfs the
+match (for a sign-up not confirmed yet, the confirmation link is sent again instead),
+and so is the time: one argon2 hash is computed either way (it dwarfs the
 look-up), and the response is padded to ``password_reset_min_response_ms`` so the
 workflow start on a match does not show. A match signals-with-start the account's
 ``PasswordReset`` workflow with the account id only; nothing on the account
@@ -180,9 +181,8 @@ async def change_password(ctx: AppContext, account: Account, current: str, new: 
     """Profile: current password + the new one twice. Raises ``PasswordRejected``."""
     now = utcnow()
     key = validation.login_key(account.login)
-    # Counted against the login's lockout before the check (a logged-in session has
-    # passed no captcha for this, so it only skips the captcha rule, not the lock):
-    # a stolen session must not become a way round the login lockout.
+    # Counted against the login's lockout before the check, so a stolen session is no
+    # way round the lockout, not even with a burst (the session stands in for the captcha).
     reservation = await run_in_threadpool(
         login_throttle.reserve, ctx.engine, ctx.settings, key, now=now, captcha_solved=True
     )
