@@ -32,11 +32,21 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
+from api.ratelimit_refund import refund_entry
 from lkk.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RULES = ("login", "login_failures", "register", "resend", "password_reset", "password_change", "binding")
+RULES = (
+    "login",
+    "login_failures",
+    "register",
+    "resend",
+    "registration_status",
+    "password_reset",
+    "password_change",
+    "binding",
+)
 
 
 class RateLimited(Exception):
@@ -54,31 +64,38 @@ class RateLimiter:
         self.storage: Storage = storage_from_string(settings.rate_limit_storage_uri, **options)  # type: ignore[assignment]
         self._strategy = MovingWindowRateLimiter(self.storage)
         self._rules: dict[str, list[RateLimitItem]] = {
-            rule: parse_many(getattr(settings, f"rate_limit_{rule}")) for rule in RULES
+            rule: sorted(parse_many(getattr(settings, f"rate_limit_{rule}")), key=lambda item: item.get_expiry())
+            for rule in RULES
         }
 
     def hit(self, rule: str, client: str) -> int:
-        """Count one request; 0 if allowed, else the seconds until it would be."""
-        return self._check(rule, client, count=True)
+        """Count one request and decide in the same step: 0 if allowed, else the
+        seconds until it would be.
 
-    def test(self, rule: str, client: str) -> int:
-        """Would one more be allowed? Counts nothing (for "failures only" rules)."""
-        return self._check(rule, client, count=False)
-
-    def _check(self, rule: str, client: str, *, count: bool) -> int:
+        Each item's ``hit`` is atomic (a lock in memory, a Lua script on Redis), so a
+        burst cannot slip between a test and a hit. Items are hit shortest window first
+        and the first refusal stops: a request refused by "10/minute" is counted in no
+        longer window; one refused by "60/hour" stays counted in the minute window,
+        which is harmless while the hour is exhausted anyway.
+        """
         try:
             for item in self._rules[rule]:
-                allowed = self._strategy.test(item, rule, client)
-                if not allowed:
+                if not self._strategy.hit(item, rule, client):
                     return self._retry_after(item, rule, client)
-            if count:
-                for item in self._rules[rule]:
-                    self._strategy.hit(item, rule, client)
         except StorageError:
             # Failing open: an unreachable Redis must not take logins down. The per-account
             # lockout (in the database) still holds.
             log.error("rate-limit storage unavailable; %s not limited", rule)
         return 0
+
+    def refund(self, rule: str, client: str) -> None:
+        """Take back one counted request (for "failures only" rules: reserved before the
+        check, refunded when it succeeded). Best effort: the newest entry of each window."""
+        try:
+            for item in self._rules[rule]:
+                refund_entry(self.storage, item.key_for(rule, client))
+        except Exception:  # never fail the request over a refund
+            log.error("rate-limit storage unavailable; %s not refunded", rule)
 
     def _retry_after(self, item: RateLimitItem, rule: str, client: str) -> int:
         stats = self._strategy.get_window_stats(item, rule, client)

@@ -225,6 +225,9 @@ class Settings(BaseSettings):
     rate_limit_login_failures: str = Field(default="10/minute;60/hour", description="Per-IP limit on failed logins.")
     rate_limit_register: str = Field(default="10/minute;50/hour", description="Per-IP limit on sign-ups.")
     rate_limit_resend: str = Field(default="10/minute;60/hour", description="Per-IP limit on confirmation resends.")
+    rate_limit_registration_status: str = Field(
+        default="30/minute;600/hour", description="Per-IP limit on reading a sign-up's state (POST /api/v1/registrations/status)."
+    )
     rate_limit_password_reset: str = Field(default="5/minute;30/hour", description="Per-IP limit on password recovery requests.")
     rate_limit_password_change: str = Field(default="10/minute;60/hour", description="Per-IP limit on password changes.")
     rate_limit_binding: str = Field(default="10/minute;60/hour", description="Per-IP limit on contract binding attempts.")

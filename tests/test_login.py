@@ -146,14 +146,16 @@ async def test_failures_bring_captcha_then_growing_lockouts_that_survive_a_resta
     now = utcnow()
     lockouts = []
     for step in range(8):
-        moment = now + timedelta(hours=step)  # after each lockout has run out
-        state = login_throttle.record_failure(engine, config, key, now=moment)
+        moment = now + timedelta(hours=step + 1)  # after each lockout has run out
+        reserved = login_throttle.reserve(engine, config, key, now=moment, captcha_solved=True)
+        assert reserved.granted and reserved.newly_locked
+        state = reserved.state
         assert state.locked_until is not None
         lockouts.append(int((state.locked_until - moment).total_seconds()))
     assert lockouts[:5] == [120, 240, 480, 960, 1800]
     assert set(lockouts[5:]) == {config.login_lockout_max_seconds}
 
-    # Once the lockout is over, the right password (with the captcha) works and clears the count.
+    # Once the lockout is over, the right password works and takes back its own count.
     login_throttle.clear(engine, key)
     async with web_client(config, engine) as web:
         assert (await log_in(web, login, PASSWORD)).status_code == 303

@@ -65,3 +65,16 @@ async def test_unreachable_redis_fails_open(settings: Settings) -> None:
     limiter = RateLimiter(broken)
     assert limiter.hit("password_reset", "192.0.2.9") == 0
     assert limiter.hit("password_reset", "192.0.2.9") == 0  # not counted, not blocked: the DB lockout still holds
+
+
+@pytest.mark.parametrize("storage", ["memory://", REDIS_URL])
+async def test_a_refund_takes_back_one_reserved_hit(redis_settings: Settings, storage: str) -> None:
+    """"Failures only" rules count every attempt up front and refund the successes."""
+    config = redis_settings.model_copy(update={"rate_limit_storage_uri": storage, "rate_limit_login_failures": "3/minute;30/hour"})
+    limiter = RateLimiter(config)
+    client = f"192.0.2.{60 + len(storage) % 100}"
+    assert [limiter.hit("login_failures", client) for _ in range(3)] == [0, 0, 0]
+    assert limiter.hit("login_failures", client) > 0
+    limiter.refund("login_failures", client)
+    assert limiter.hit("login_failures", client) == 0, "the refunded slot is free again"
+    assert limiter.hit("login_failures", client) > 0

@@ -16,6 +16,7 @@ from api.deps import Ctx, CurrentAccount
 from api.ratelimit import client_ip, limiter_of, rate_limit
 from api.services import login as login_svc
 from api.services import passwords as password_svc
+from api.services import registration as registration_svc
 from lkk.store import web_sessions
 
 router = APIRouter(prefix="/api/v1", tags=["login"])
@@ -38,6 +39,9 @@ class LoginProblem(BaseModel):
     outcome: login_svc.LoginOutcome
     captcha_required: bool = Field(description="Send captcha_id + captcha_answer (POST /captcha) with the next attempt.")
     retry_after_seconds: int = 0
+    registration_handle: str | None = Field(
+        default=None, description="email_not_confirmed only: pass it to POST /registrations/resend to get the link again."
+    )
 
 
 class ResetIn(BaseModel):
@@ -63,10 +67,12 @@ class PasswordProblem(BaseModel):
 @router.post(
     "/session",
     response_model=LoginOut,
-    responses={401: {"model": LoginProblem}, 429: {"model": LoginProblem}},
+    responses={401: {"model": LoginProblem}, 403: {"model": LoginProblem}, 429: {"model": LoginProblem}},
 )
 async def create_session(body: LoginIn, request: Request, ctx: Ctx) -> JSONResponse:
-    """Log in. Unknown login and wrong password give the same 401 and message."""
+    """Log in. Unknown login and wrong password give the same 401 and message. The right
+    password of a sign-up not confirmed yet gives 403 ``email_not_confirmed`` with a
+    ``registration_handle`` for resending the link."""
     result = await login_svc.login(
         ctx, limiter_of(request), client_ip(request), body.login.strip(), body.password, body.captcha_id, body.captcha_answer
     )
@@ -79,17 +85,20 @@ async def create_session(body: LoginIn, request: Request, ctx: Ctx) -> JSONRespo
         login_svc.LoginOutcome.RATE_LIMITED: login_svc.rate_limited_message(result.retry_after_seconds),
         login_svc.LoginOutcome.LOCKED: login_svc.locked_message(result.retry_after_seconds),
         login_svc.LoginOutcome.CAPTCHA: login_svc.CAPTCHA_WRONG if body.captcha_answer else login_svc.CAPTCHA_NEEDED,
+        login_svc.LoginOutcome.EMAIL_NOT_CONFIRMED: login_svc.EMAIL_NOT_CONFIRMED,
     }.get(result.outcome, login_svc.INVALID_CREDENTIALS)
+    unconfirmed = result.outcome is login_svc.LoginOutcome.EMAIL_NOT_CONFIRMED
     limited = result.outcome in (login_svc.LoginOutcome.RATE_LIMITED, login_svc.LoginOutcome.LOCKED)
     problem = LoginProblem(
         detail=detail,
         outcome=result.outcome,
         captcha_required=result.captcha_required,
         retry_after_seconds=result.retry_after_seconds,
+        registration_handle=registration_svc.handle_for(ctx, result.account_id) if unconfirmed and result.account_id else None,
     )
     return JSONResponse(
         problem.model_dump(),
-        status_code=429 if limited else 401,
+        status_code=429 if limited else 403 if unconfirmed else 401,
         headers={"Retry-After": str(result.retry_after_seconds)} if limited else None,
     )
 

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.cookies import clear_session_cookie, set_session_cookie
+from api.cookies import clear_session_cookie, set_session_cookie, set_signup_cookie
 from api.csrf import CSRF_GUARD
 from api.deps import Ctx, CurrentAccount
 from api.forms import FIELD_REQUIRED
 from api.ratelimit import client_ip, limiter_of, rate_limit
 from api.services import login as login_svc
 from api.services import passwords as password_svc
+from api.services import registration as registration_svc
 from api.templating import render
 from lkk import captcha
 from lkk.store import web_sessions
@@ -34,6 +35,7 @@ async def _login_page(
     username: str = "",
     errors: dict[str, str] | None = None,
     with_captcha: bool = False,
+    unconfirmed: bool = False,
     code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
@@ -43,7 +45,7 @@ async def _login_page(
     response = render(
         request,
         "login.html",
-        {"values": {"username": username}, "errors": errors or {}, "captcha_id": captcha_id},
+        {"values": {"username": username}, "errors": errors or {}, "captcha_id": captcha_id, "unconfirmed": unconfirmed},
         status_code=code,
     )
     response.headers.update(headers or {})
@@ -90,6 +92,14 @@ async def login_submit(
             request, ctx, username=username, errors={"form": message}, code=429, headers=retry,
             with_captcha=result.captcha_required,
         )
+    if outcome is login_svc.LoginOutcome.EMAIL_NOT_CONFIRMED and result.account_id:
+        # The right password: say so, and offer the link again (the sign-up's cookie
+        # makes the resend button below work as on the "check your mail" page).
+        page = await _login_page(
+            request, ctx, username=username, errors={"form": login_svc.EMAIL_NOT_CONFIRMED}, unconfirmed=True, code=403
+        )
+        set_signup_cookie(page, ctx.settings, registration_svc.handle_for(ctx, result.account_id))
+        return page
     if outcome is login_svc.LoginOutcome.CAPTCHA:
         message = login_svc.CAPTCHA_WRONG if captcha_answer.strip() else login_svc.CAPTCHA_NEEDED
         return await _login_page(

@@ -118,7 +118,12 @@ async def resend_link(body: HandleIn, ctx: Ctx) -> ResendOut | JSONResponse:
     return JSONResponse(out.model_dump(mode="json"), status_code=codes[result.outcome], headers=headers)
 
 
-@router.post("/registrations/status", response_model=SignupStateOut, responses={404: {"model": ErrorOut}})
+@router.post(
+    "/registrations/status",
+    response_model=SignupStateOut,
+    responses={404: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+    dependencies=[rate_limit("registration_status")],
+)
 async def registration_status(body: HandleIn, ctx: Ctx) -> SignupStateOut | JSONResponse:
     account_id = svc.read_handle(ctx, body.registration_handle)
     state = await svc.signup_state(ctx, account_id) if account_id else None

@@ -1,13 +1,21 @@
 """Login with login + password, safe against guessing and account enumeration.
 
 Order of checks, and why:
-1. per-client-IP limits (every attempt; failures) — cheap, before any argon2 work;
+1. per-client-IP limits (every attempt; failures) — cheap, before any argon2 work,
+   each counted and decided in one atomic step (the failures rule is refunded when
+   no password turned out wrong);
 2. the per-login lockout and captcha, counted per *login key* whether or not the
-   account exists, so neither reveals which logins are registered;
+   account exists, so neither reveals which logins are registered; the attempt is
+   reserved (counted as a failure) *before* the password is checked, so a burst of
+   concurrent attempts checks no more passwords than the limits promise;
 3. exactly two argon2 verifications on every failure — the password (or a dummy hash
    for an unknown login), then the live one-time password of a recovery (or the
    dummy) — so unknown login, wrong password and "a recovery is pending" take the
    same time and get the same answer («Неверное имя пользователя или пароль»).
+During a lock only the mailed one-time password is checked (with a solved captcha),
+so a recovery still opens the cabinet; the account's own password is not.
+The right password of a sign-up whose e-mail is not confirmed yet gets its own answer
+(it reveals nothing to anyone without the password) and the offer to resend the link.
 A success with the real password re-hashes it when the argon2 parameters changed.
 A success with the mailed one-time password swaps it in (the old password stops
 working), revokes every session, opens one that must set a new password, and sends
@@ -36,6 +44,10 @@ log = logging.getLogger(__name__)
 INVALID_CREDENTIALS = "Неверное имя пользователя или пароль"
 CAPTCHA_NEEDED = "Введите код с картинки."
 CAPTCHA_WRONG = "Код с картинки введён неверно. Введите новый код."
+EMAIL_NOT_CONFIRMED = (
+    "Адрес электронной почты ещё не подтверждён. Откройте ссылку из письма, которое мы отправили при регистрации, "
+    "или отправьте письмо ещё раз."
+)
 
 
 def locked_message(seconds: int) -> str:
@@ -54,6 +66,7 @@ class LoginOutcome(StrEnum):
     CAPTCHA = "captcha"  # captcha missing or wrong: the password was not checked
     LOCKED = "locked"
     RATE_LIMITED = "rate_limited"
+    EMAIL_NOT_CONFIRMED = "email_not_confirmed"  # the right password; the sign-up is not confirmed yet
 
 
 @dataclass(frozen=True)
@@ -62,12 +75,14 @@ class LoginResult:
     session_token: str | None = None
     retry_after_seconds: int = 0
     captcha_required: bool = False  # show the captcha with the next attempt
+    account_id: str | None = None  # EMAIL_NOT_CONFIRMED only: whose confirmation link to offer again
 
 
 class _Match(StrEnum):
     NONE = "none"
     PASSWORD = "password"
     ONE_TIME = "one_time"
+    UNCONFIRMED = "unconfirmed"
 
 
 @dataclass(frozen=True)
@@ -85,44 +100,96 @@ async def login(
     captcha_id: str = "",
     captcha_answer: str = "",
 ) -> LoginResult:
-    settings = ctx.settings
+    # Both per-address rules count first and decide in the same step; "login_failures"
+    # is refunded below whenever no password turned out wrong.
     retry = await run_in_threadpool(limiter.hit, "login", client_ip) or await run_in_threadpool(
-        limiter.test, "login_failures", client_ip
+        limiter.hit, "login_failures", client_ip
     )
     if retry:
         return LoginResult(LoginOutcome.RATE_LIMITED, retry_after_seconds=retry)
+    result = await _login(ctx, username, password, captcha_id, captcha_answer)
+    if result.outcome not in (LoginOutcome.INVALID, LoginOutcome.LOCKED):
+        await run_in_threadpool(limiter.refund, "login_failures", client_ip)
+    return result
+
+
+async def _login(ctx: AppContext, username: str, password: str, captcha_id: str, captcha_answer: str) -> LoginResult:
+    settings = ctx.settings
     now = utcnow()
     key = validation.login_key(username)
-    throttle = await run_in_threadpool(login_throttle.state, ctx.engine, settings, key, now=now)
-    locked = throttle.locked_seconds(now)
-    captcha_needed = throttle.failures >= settings.login_captcha_after_failures
-    if locked:
-        return LoginResult(LoginOutcome.LOCKED, retry_after_seconds=locked, captcha_required=captcha_needed)
-    if captcha_needed:
-        solved = await run_in_threadpool(captcha.verify, ctx.engine, settings, captcha_id, captcha_answer, now=now)
+    sent = bool(captcha_id or captcha_answer.strip())
+    reservation = await run_in_threadpool(
+        login_throttle.reserve, ctx.engine, settings, key, now=now, captcha_solved=False
+    )
+    if not reservation.granted:
+        # The captcha is consumed only when it is needed (past the threshold, or for the
+        # one-time password during a lock), then the reservation is tried again with it.
+        solved = sent and await run_in_threadpool(
+            captcha.verify, ctx.engine, settings, captcha_id, captcha_answer, now=now
+        )
+        if reservation.state.locked_seconds(now):
+            if solved:  # the mailed one-time password still opens the cabinet
+                return await _one_time_during_lock(ctx, key, password, reservation.state, now)
+            return _locked(reservation.state, now)
         if not solved:
             return LoginResult(LoginOutcome.CAPTCHA, captcha_required=True)
+        reservation = await run_in_threadpool(
+            login_throttle.reserve, ctx.engine, settings, key, now=now, captcha_solved=True
+        )
+        if not reservation.granted:  # locked by a concurrent attempt meanwhile
+            return _locked(reservation.state, now)
+    if reservation.newly_locked:
+        metrics.LOGIN_LOCKOUTS.inc()
 
     checked = await run_in_threadpool(_check, ctx, key, password, now)
+    if checked.match is _Match.UNCONFIRMED:
+        await run_in_threadpool(login_throttle.release, ctx.engine, settings, key)
+        return LoginResult(LoginOutcome.EMAIL_NOT_CONFIRMED, account_id=checked.creds.account_id if checked.creds else None)
     if checked.match is _Match.ONE_TIME and checked.creds is not None:
-        swapped = await run_in_threadpool(
-            credentials.use_one_time_password, ctx.engine, checked.creds.account_id, checked.creds.otp_hash or "", now=now
-        )
-        if not swapped:  # used or replaced by a concurrent request a moment ago
-            checked = _Checked(_Match.NONE)
+        if not await _use_one_time(ctx, checked.creds, now):
+            checked = _Checked(_Match.NONE)  # used or replaced by a concurrent request a moment ago
     if checked.match is _Match.NONE or checked.creds is None:
-        state = await run_in_threadpool(login_throttle.record_failure, ctx.engine, settings, key, now=now)
-        if state.locked_until is not None:
-            metrics.LOGIN_LOCKOUTS.inc()
-        await run_in_threadpool(limiter.hit, "login_failures", client_ip)
         return LoginResult(
-            LoginOutcome.INVALID, captcha_required=state.failures >= settings.login_captcha_after_failures
+            LoginOutcome.INVALID,
+            captcha_required=reservation.state.failures >= settings.login_captcha_after_failures,
         )
+    return await _logged_in(ctx, key, checked, now)
 
+
+def _locked(throttle: login_throttle.ThrottleState, now: datetime) -> LoginResult:
+    return LoginResult(LoginOutcome.LOCKED, retry_after_seconds=throttle.locked_seconds(now), captcha_required=True)
+
+
+async def _one_time_during_lock(
+    ctx: AppContext, key: str, password: str, throttle: login_throttle.ThrottleState, now: datetime
+) -> LoginResult:
+    """During a lock only the mailed one-time password is checked, never the account's
+    own: the lock must not become an oracle for it. One argon2 check either way (a dummy
+    hash without a recovery), so the answer's timing does not tell a recovery is pending.
+    The one-time password is long, random, single use and mailed to the owner, and every
+    try here costs a solved captcha and counts against the per-address limits."""
+    creds = await run_in_threadpool(credentials.for_login, ctx.engine, key, now=now) if key else None
+    otp_hash = creds.otp_hash if creds is not None else None
+    matched = await run_in_threadpool(verify_or_dummy, ctx.settings, otp_hash, password)
+    if not matched or creds is None or not await _use_one_time(ctx, creds, now):
+        return _locked(throttle, now)
+    return await _logged_in(ctx, key, _Checked(_Match.ONE_TIME, creds), now)
+
+
+async def _use_one_time(ctx: AppContext, creds: credentials.Credentials, now: datetime) -> bool:
+    return await run_in_threadpool(
+        credentials.use_one_time_password, ctx.engine, creds.account_id, creds.otp_hash or "", now=now
+    )
+
+
+async def _logged_in(ctx: AppContext, key: str, checked: _Checked, now: datetime) -> LoginResult:
+    assert checked.creds is not None
     account_id = checked.creds.account_id
-    if throttle.failures:
+    if checked.match is _Match.ONE_TIME:  # a completed recovery ends any lock
         await run_in_threadpool(login_throttle.clear, ctx.engine, key)
-    token = await run_in_threadpool(web_sessions.open_session, ctx.engine, settings, account_id, now=now)
+    else:  # success takes back its own reservation
+        await run_in_threadpool(login_throttle.release, ctx.engine, ctx.settings, key)
+    token = await run_in_threadpool(web_sessions.open_session, ctx.engine, ctx.settings, account_id, now=now)
     if checked.match is _Match.ONE_TIME:
         log.info("account %s logged in with a recovery password; must set its own", account_id)
         await password_svc.one_time_password_used(ctx, account_id, now)
@@ -136,6 +203,9 @@ def _check(ctx: AppContext, key: str, password: str, now: datetime) -> _Checked:
     settings = ctx.settings
     creds = credentials.for_login(ctx.engine, key, now=now) if key else None
     if verify_or_dummy(settings, creds.password_hash if creds else None, password) and creds is not None:
+        if not creds.confirmed:
+            verify_or_dummy(settings, None, password)  # the second check every failure makes
+            return _Checked(_Match.UNCONFIRMED, creds)
         if not creds.must_change_password:
             _rehash_if_needed(ctx, creds, password)
             return _Checked(_Match.PASSWORD, creds)

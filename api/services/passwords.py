@@ -2,7 +2,8 @@
 after recovery, log out everywhere, and the durable "password changed" notice.
 
 Recovery («Забыли пароль?»): the answer is the same whether or not login + e-mail
-match, and so is the time: one argon2 hash is computed either way (it dwarfs the
+match (for a sign-up not confirmed yet, the confirmation link is sent again instead),
+and so is the time: one argon2 hash is computed either way (it dwarfs the
 look-up), and the response is padded to ``password_reset_min_response_ms`` so the
 workflow start on a match does not show. A match signals-with-start the account's
 ``PasswordReset`` workflow with the account id only; nothing on the account
@@ -21,6 +22,7 @@ from datetime import datetime
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AppContext
+from api.services import registration as registration_svc
 from lkk import validation
 from lkk.models import Account
 from lkk.security.passwords import hash_password, verify_password
@@ -52,8 +54,17 @@ TEMPORAL_START_TIMEOUT = 5.0  # seconds; a slower start is logged, the answer st
 async def request_reset(ctx: AppContext, login: str, email: str) -> None:
     """Always returns None after about the same time; the caller shows ``RESET_ANSWER``."""
     started = time.monotonic()
-    account_id = await run_in_threadpool(_match_reset, ctx, login, email)
-    if account_id is not None:
+    match = await run_in_threadpool(_match_reset, ctx, login, email)
+    if match is not None and not match.confirmed:
+        # Not confirmed yet: the customer's way in is the confirmation link, so send it
+        # again (the onboarding workflow's resend, with its cooldown and limit).
+        try:
+            outcome = await asyncio.wait_for(registration_svc.resend(ctx, match.account_id), TEMPORAL_START_TIMEOUT)
+            log.info("recovery for unconfirmed sign-up %s: confirmation resend %s", match.account_id, outcome.outcome.value)
+        except Exception:
+            log.exception("could not resend the confirmation link of sign-up %s", match.account_id)
+    elif match is not None:
+        account_id = match.account_id
         try:
             await asyncio.wait_for(_signal_with_start_reset(ctx, account_id), TEMPORAL_START_TIMEOUT)
             log.info("password reset requested for account %s", account_id)
@@ -64,7 +75,7 @@ async def request_reset(ctx: AppContext, login: str, email: str) -> None:
     await asyncio.sleep(max(floor - (time.monotonic() - started), 0))
 
 
-def _match_reset(ctx: AppContext, login: str, email: str) -> str | None:
+def _match_reset(ctx: AppContext, login: str, email: str) -> credentials.ResetMatch | None:
     # One argon2 hash on every request, matched or not: the costly, variable part of
     # the work is the same for both, so the look-up does not stand out.
     hash_password(ctx.settings, secrets.token_urlsafe(12))
@@ -72,7 +83,7 @@ def _match_reset(ctx: AppContext, login: str, email: str) -> str | None:
     email_key = validation.email_key(email)
     if not login_key or not email_key:
         return None
-    return credentials.find_for_reset(ctx.engine, login_key, email_key)
+    return credentials.find_for_reset(ctx.engine, login_key, email_key, now=utcnow())
 
 
 async def _signal_with_start_reset(ctx: AppContext, account_id: str) -> None:
@@ -170,17 +181,21 @@ async def change_password(ctx: AppContext, account: Account, current: str, new: 
     """Profile: current password + the new one twice. Raises ``PasswordRejected``."""
     now = utcnow()
     key = validation.login_key(account.login)
-    throttle = await run_in_threadpool(login_throttle.state, ctx.engine, ctx.settings, key, now=now)
-    if throttle.locked_seconds(now):
-        # A stolen session must not become a way round the login lockout.
+    # Counted against the login's lockout before the check, so a stolen session is no
+    # way round the lockout, not even with a burst (the session stands in for the captcha).
+    reservation = await run_in_threadpool(
+        login_throttle.reserve, ctx.engine, ctx.settings, key, now=now, captcha_solved=True
+    )
+    if not reservation.granted:
         raise PasswordRejected({"current_password": "Слишком много неверных попыток. Повторите позже."})
     errors = _check_new(ctx, account, new, confirm)
     current_ok = await run_in_threadpool(verify_password, ctx.settings, account.password_hash, current)
     if not current_ok:
-        await run_in_threadpool(login_throttle.record_failure, ctx.engine, ctx.settings, key, now=now)
         errors = {"current_password": CURRENT_WRONG, **errors}
-    elif not errors and new == current:
-        errors["new_password"] = SAME_AS_CURRENT
+    else:
+        await run_in_threadpool(login_throttle.release, ctx.engine, ctx.settings, key)
+        if not errors and new == current:
+            errors["new_password"] = SAME_AS_CURRENT
     if errors:
         raise PasswordRejected(errors)
     return await _store(ctx, account.id, new, PasswordChangeReason.PROFILE, now)
@@ -193,6 +208,8 @@ async def set_own_password(ctx: AppContext, account: Account, new: str, confirm:
     errors = _check_new(ctx, account, new, confirm)
     if errors:
         raise PasswordRejected(errors)
+    # The recovery is complete: no lock stays behind.
+    await run_in_threadpool(login_throttle.clear, ctx.engine, validation.login_key(account.login))
     return await _store(ctx, account.id, new, PasswordChangeReason.SET_AFTER_RECOVERY, utcnow())
 
 
@@ -200,7 +217,10 @@ async def _store(ctx: AppContext, account_id: str, new: str, reason: PasswordCha
     new_hash = await run_in_threadpool(hash_password, ctx.settings, new)
     await run_in_threadpool(credentials.set_password, ctx.engine, account_id, new_hash, now=now)
     token = await run_in_threadpool(web_sessions.open_session, ctx.engine, ctx.settings, account_id, now=now)
-    await notify_password_changed(ctx, account_id, reason, now)
+    if reason is not PasswordChangeReason.SET_AFTER_RECOVERY:
+        # After a recovery the owner was already told, when the mailed password was used
+        # (that is when the old password stopped working): one recovery, one letter.
+        await notify_password_changed(ctx, account_id, reason, now)
     log.info("account %s changed its password (%s)", account_id, reason.value)
     return PasswordChanged(session_token=token)
 

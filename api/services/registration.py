@@ -70,6 +70,11 @@ def _handles(ctx: AppContext) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(ctx.settings.secret_key, salt="lkk-signup")
 
 
+def handle_for(ctx: AppContext, account_id: str) -> str:
+    """The signed handle of a sign-up (for the "check your mail" page and resend)."""
+    return _handles(ctx).dumps(account_id)
+
+
 def read_handle(ctx: AppContext, handle: str) -> str | None:
     try:
         return str(_handles(ctx).loads(handle, max_age=ctx.settings.signup_ttl_seconds))
@@ -123,7 +128,7 @@ async def register(ctx: AppContext, form: RegistrationForm) -> Registered:
         raise ServiceUnavailable() from None
     metrics.SIGNUPS_STARTED.inc()
     log.info("sign-up %s started", account_id, extra=workflow_extra(onboarding_workflow_id(account_id)))
-    return Registered(account_id=account_id, handle=_handles(ctx).dumps(account_id))
+    return Registered(account_id=account_id, handle=handle_for(ctx, account_id))
 
 
 async def _start_onboarding(ctx: AppContext, account_id: str, login: str) -> None:

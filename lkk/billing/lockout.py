@@ -20,23 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from lkk.billing.models import AttemptSubject, BindingAttemptCounter as Counter
+from lkk.security.lockout_rule import LockoutPolicy
 from lkk.timeutil import as_utc
 
-
-@dataclass(frozen=True)
-class LockoutPolicy:
-    threshold: int = 5  # failures that earn the first lock
-    base_seconds: int = 60  # the first lock; each further failure doubles it
-    max_seconds: int = 24 * 3600  # the longest lock
-    forget_seconds: int = 24 * 3600  # quiet time (after the last failure and lock) that wipes the count
-
-    def lock_seconds(self, failures: int) -> int | None:
-        if failures < self.threshold:
-            return None
-        doublings = min(failures - self.threshold, 32)  # 2**32 minutes exceeds any sane cap
-        return min(self.base_seconds * 2**doublings, self.max_seconds)
-
-
+# The rule itself lives in lkk.security.lockout_rule, shared with the login lockout.
 DEFAULT_POLICY = LockoutPolicy()
 
 

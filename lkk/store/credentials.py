@@ -22,6 +22,13 @@ class Credentials:
     password_hash: str
     otp_hash: str | None  # only while the one-time password is unexpired
     must_change_password: bool
+    confirmed: bool = True  # False: a live sign-up whose e-mail is not confirmed yet
+
+
+@dataclass(frozen=True)
+class ResetMatch:
+    account_id: str
+    confirmed: bool  # False: recovery re-sends the confirmation link instead
 
 
 @dataclass(frozen=True)
@@ -31,30 +38,38 @@ class Contact:
 
 
 def for_login(engine: Engine, login_key: str, *, now: datetime) -> Credentials | None:
-    """What a login checks against; None for unknown or not yet confirmed logins."""
+    """What a login checks against; None for unknown logins and lapsed sign-ups. A live
+    unconfirmed sign-up is returned (``confirmed=False``) so that the right password can
+    be told the e-mail is not confirmed yet; it never has a one-time password."""
     with session_scope(engine) as session:
-        account = session.exec(
-            select(Account).where(Account.login_key == login_key, Account.status == AccountStatus.ACTIVE)
-        ).first()
-        if account is None:
+        account = session.exec(select(Account).where(Account.login_key == login_key)).first()
+        if account is None or not _live(account, now):
             return None
-        otp_live = account.otp_hash is not None and account.otp_expires_at is not None and as_utc(account.otp_expires_at) > now
+        otp_live = account.status == AccountStatus.ACTIVE and account.otp_hash is not None and account.otp_expires_at is not None and as_utc(account.otp_expires_at) > now
         return Credentials(
             account_id=account.id,
             password_hash=account.password_hash,
             otp_hash=account.otp_hash if otp_live else None,
             must_change_password=account.must_change_password,
+            confirmed=account.status == AccountStatus.ACTIVE,
         )
 
 
-def find_for_reset(engine: Engine, login_key: str, email_key: str) -> str | None:
-    """The active account with exactly this login and e-mail, or None."""
+def find_for_reset(engine: Engine, login_key: str, email_key: str, *, now: datetime) -> ResetMatch | None:
+    """The live account (active, or a sign-up not lapsed yet) with exactly this login and e-mail."""
     with session_scope(engine) as session:
-        return session.exec(
-            select(Account.id).where(
-                Account.login_key == login_key, Account.email_key == email_key, Account.status == AccountStatus.ACTIVE
-            )
+        account = session.exec(
+            select(Account).where(Account.login_key == login_key, Account.email_key == email_key)
         ).first()
+        if account is None or not _live(account, now):
+            return None
+        return ResetMatch(account_id=account.id, confirmed=account.status == AccountStatus.ACTIVE)
+
+
+def _live(account: Account, now: datetime) -> bool:
+    if account.status == AccountStatus.ACTIVE:
+        return True
+    return account.expires_at is not None and as_utc(account.expires_at) > now
 
 
 def contact(engine: Engine, account_id: str) -> Contact | None:

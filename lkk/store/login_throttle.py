@@ -2,7 +2,15 @@
 
 Keyed by the SHA-256 of the casefolded login whether or not such an account exists:
 unknown logins get the same captcha and lockouts as real ones, so neither reveals
-which logins are registered. A success clears the counter.
+which logins are registered.
+
+Every attempt is *reserved* (counted as a failure) before its password is checked, by
+one conditional ``UPDATE ... RETURNING``: it counts only if the login is not locked and,
+past the captcha threshold, only if the captcha was solved; a lock this count earns is
+set in the same transaction, while the row is still held. So a burst of concurrent
+attempts checks at most the promised number of passwords (as lkk.billing.lockout does
+for binding codes). A success takes back its own count; a completed recovery clears
+the counter; a quiet day forgets it.
 """
 
 from __future__ import annotations
@@ -10,11 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import case, delete, or_, update
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from lkk.db import session_scope
 from lkk.models import LoginThrottle
+from lkk.security.lockout_rule import LockoutPolicy
 from lkk.security.tokens import hash_token
 from lkk.settings import Settings
 from lkk.timeutil import as_utc
@@ -31,43 +41,89 @@ class ThrottleState:
         return int((self.locked_until - now).total_seconds()) + 1
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """``granted``: this attempt is counted and its password may be checked. Otherwise
+    ``state`` says why not: a lock, or the captcha is due and was not solved."""
+
+    granted: bool
+    state: ThrottleState
+    newly_locked: bool = False  # this very attempt earned a lock
+
+
 def key_for(login_key: str) -> str:
     return hash_token(f"login:{login_key}")
 
 
-def lockout_seconds(settings: Settings, failures: int) -> int:
-    """0 below the threshold, then base, 2×base, 4×base, ... up to the maximum."""
-    over = failures - settings.login_lockout_after_failures
-    if over < 0:
-        return 0
-    return min(settings.login_lockout_base_seconds * (2 ** min(over, 30)), settings.login_lockout_max_seconds)
+def policy(settings: Settings) -> LockoutPolicy:
+    return LockoutPolicy(
+        threshold=settings.login_lockout_after_failures,
+        base_seconds=settings.login_lockout_base_seconds,
+        max_seconds=settings.login_lockout_max_seconds,
+        forget_seconds=settings.login_failure_memory_seconds,
+    )
 
 
 def state(engine: Engine, settings: Settings, login_key: str, *, now: datetime) -> ThrottleState:
     with session_scope(engine) as session:
-        row = session.get(LoginThrottle, key_for(login_key))
-        if row is None or _forgotten(settings, row, now):
-            return ThrottleState()
-        return ThrottleState(row.failures, as_utc(row.locked_until) if row.locked_until else None)
+        return _state(session, settings, key_for(login_key), now)
 
 
-def record_failure(engine: Engine, settings: Settings, login_key: str, *, now: datetime) -> ThrottleState:
+def reserve(
+    engine: Engine, settings: Settings, login_key: str, *, now: datetime, captcha_solved: bool
+) -> Reservation:
+    """Count one attempt before its password is checked (see the module doc)."""
     key = key_for(login_key)
+    rule = policy(settings)
+    quiet = LoginThrottle.last_failure_at < now - timedelta(seconds=rule.forget_seconds)  # type: ignore[operator]
+    free = or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now)  # type: ignore[union-attr,operator]
+    conditions = [LoginThrottle.key_hash == key, free]
+    if not captcha_solved:
+        conditions.append(or_(quiet, LoginThrottle.failures < settings.login_captcha_after_failures))
     with session_scope(engine) as session:
-        row = session.get(LoginThrottle, key, with_for_update=True)
-        if row is None:
-            row = LoginThrottle(key_hash=key, failures=0, last_failure_at=now)
-        elif _forgotten(settings, row, now):
-            row.failures = 0
-        row.failures += 1
-        row.last_failure_at = now
-        seconds = lockout_seconds(settings, row.failures)
-        row.locked_until = now + timedelta(seconds=seconds) if seconds else None
-        session.add(row)
-        return ThrottleState(row.failures, row.locked_until)
+        _ensure_row(session, key, now)
+        counted = session.execute(
+            update(LoginThrottle)
+            .where(*conditions)
+            .values(failures=case((quiet, 1), else_=LoginThrottle.failures + 1), last_failure_at=now, locked_until=None)
+            .returning(LoginThrottle.failures)
+        ).first()
+        if counted is None:
+            return Reservation(False, _state(session, settings, key, now))
+        failures = int(counted[0])
+        seconds = rule.lock_seconds(failures)
+        locked_until = now + timedelta(seconds=seconds) if seconds else None
+        if locked_until is not None:  # still in the transaction that holds the row
+            session.execute(update(LoginThrottle).where(LoginThrottle.key_hash == key).values(locked_until=locked_until))
+        return Reservation(True, ThrottleState(failures, locked_until), newly_locked=locked_until is not None)
+
+
+def release(engine: Engine, settings: Settings, login_key: str) -> None:
+    """The reserved attempt succeeded: take back its own count (and the lock, if only
+    this count had earned it). Failures of other attempts stay counted, even ones still
+    in flight: clearing them would hand a concurrent burst a fresh set of guesses."""
+    below = LoginThrottle.failures - 1 < settings.login_lockout_after_failures
+    with session_scope(engine) as session:
+        session.exec(
+            update(LoginThrottle)
+            .where(LoginThrottle.key_hash == key_for(login_key), LoginThrottle.failures > 0)
+            .values(
+                failures=LoginThrottle.failures - 1,
+                locked_until=case((below, None), else_=LoginThrottle.locked_until),
+            )
+        )
+        # Nothing left to remember: no row (every attempt inserts one; keep the table small).
+        session.exec(
+            delete(LoginThrottle).where(
+                LoginThrottle.key_hash == key_for(login_key),
+                LoginThrottle.failures == 0,
+                LoginThrottle.locked_until.is_(None),  # type: ignore[union-attr]
+            )
+        )
 
 
 def clear(engine: Engine, login_key: str) -> None:
+    """A completed recovery (the mailed password was used): forget the failures and any lock."""
     with session_scope(engine) as session:
         session.exec(delete(LoginThrottle).where(LoginThrottle.key_hash == key_for(login_key)))
 
@@ -77,6 +133,23 @@ def purge_stale(engine: Engine, settings: Settings, *, now: datetime) -> None:
     cutoff = now - timedelta(seconds=settings.login_failure_memory_seconds)
     with session_scope(engine) as session:
         session.exec(delete(LoginThrottle).where(LoginThrottle.last_failure_at < cutoff))
+
+
+def _state(session: Session, settings: Settings, key: str, now: datetime) -> ThrottleState:
+    row = session.get(LoginThrottle, key)
+    if row is None or _forgotten(settings, row, now):
+        return ThrottleState()
+    return ThrottleState(row.failures, as_utc(row.locked_until) if row.locked_until else None)
+
+
+def _ensure_row(session: Session, key: str, now: datetime) -> None:
+    """Insert the counter at zero unless it exists (a concurrent insert is no error)."""
+    values = {"key_hash": key, "failures": 0, "last_failure_at": now}
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    session.execute(insert(LoginThrottle).values(**values).on_conflict_do_nothing(index_elements=["key_hash"]))
 
 
 def _forgotten(settings: Settings, row: LoginThrottle, now: datetime) -> bool:
