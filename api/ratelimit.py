@@ -36,7 +36,7 @@ from lkk.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RULES = ("login", "login_failures", "register", "resend", "password_reset", "password_change", "binding")
+RULES = ("login", "login_failures", "register", "resend", "password_reset", "password_change", "binding", "captcha", "captcha_image")
 
 
 class RateLimited(Exception):
