@@ -26,6 +26,7 @@ class LoginIn(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
     captcha_id: str = Field(default="", max_length=64)
     captcha_answer: str = Field(default="", max_length=32)
+    captcha_solution: str = Field(default="", max_length=16, description="Or the number solving the captcha's puzzle.")
 
 
 class LoginOut(BaseModel):
@@ -68,7 +69,8 @@ class PasswordProblem(BaseModel):
 async def create_session(body: LoginIn, request: Request, ctx: Ctx) -> JSONResponse:
     """Log in. Unknown login and wrong password give the same 401 and message."""
     result = await login_svc.login(
-        ctx, limiter_of(request), client_ip(request), body.login.strip(), body.password, body.captcha_id, body.captcha_answer
+        ctx, limiter_of(request), client_ip(request), body.login.strip(), body.password, body.captcha_id, body.captcha_answer,
+        body.captcha_solution,
     )
     if result.session_token is not None:
         must_change = result.outcome is login_svc.LoginOutcome.MUST_CHANGE_PASSWORD
@@ -78,7 +80,7 @@ async def create_session(body: LoginIn, request: Request, ctx: Ctx) -> JSONRespo
     detail = {
         login_svc.LoginOutcome.RATE_LIMITED: login_svc.rate_limited_message(result.retry_after_seconds),
         login_svc.LoginOutcome.LOCKED: login_svc.locked_message(result.retry_after_seconds),
-        login_svc.LoginOutcome.CAPTCHA: login_svc.CAPTCHA_WRONG if body.captcha_answer else login_svc.CAPTCHA_NEEDED,
+        login_svc.LoginOutcome.CAPTCHA: login_svc.CAPTCHA_WRONG if body.captcha_answer or body.captcha_solution else login_svc.CAPTCHA_NEEDED,
     }.get(result.outcome, login_svc.INVALID_CREDENTIALS)
     limited = result.outcome in (login_svc.LoginOutcome.RATE_LIMITED, login_svc.LoginOutcome.LOCKED)
     problem = LoginProblem(

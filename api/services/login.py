@@ -84,6 +84,7 @@ async def login(
     password: str,
     captcha_id: str = "",
     captcha_answer: str = "",
+    captcha_solution: str = "",
 ) -> LoginResult:
     settings = ctx.settings
     retry = await run_in_threadpool(limiter.hit, "login", client_ip) or await run_in_threadpool(
@@ -99,7 +100,9 @@ async def login(
     if locked:
         return LoginResult(LoginOutcome.LOCKED, retry_after_seconds=locked, captcha_required=captcha_needed)
     if captcha_needed:
-        solved = await run_in_threadpool(captcha.verify, ctx.engine, settings, captcha_id, captcha_answer, now=now)
+        solved = await run_in_threadpool(
+            captcha.verify, ctx.engine, settings, captcha_id, captcha_answer, now=now, solution=captcha_solution
+        )
         if not solved:
             return LoginResult(LoginOutcome.CAPTCHA, captcha_required=True)
 
