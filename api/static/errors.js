@@ -1,8 +1,9 @@
 // A link of the error summary puts the cursor in its field and scrolls so that the
 // field's label (or the group's legend) and its error stay in view; a plain jump to
 // the input would hide them above the screen edge.
+// Loaded right after the summary (not deferred), so it works from the first key press.
 "use strict";
-document.addEventListener("DOMContentLoaded", function () {
+(function () {
   var summary = document.getElementById("error-summary");
   if (!summary) return;
   summary.addEventListener("click", function (event) {
@@ -17,4 +18,4 @@ document.addEventListener("DOMContentLoaded", function () {
     top.scrollIntoView({ block: "start" });
     target.focus({ preventScroll: true });
   });
-});
+})();

@@ -101,3 +101,34 @@ async def test_register_and_log_in_by_keyboard_without_the_picture(page: Page, c
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name="Профиль")).to_be_visible()
     await expect(page.locator(".facts")).to_contain_text(login)
+
+
+async def test_summary_links_keep_label_and_error_in_view_on_a_phone(page: Page, cabinet: WebStack) -> None:
+    """A sign-up with two mistakes (e-mail, code) hears both in one round; following a
+    summary link by keyboard puts the cursor in the field with its label and error on screen."""
+    await page.set_viewport_size({"width": 360, "height": 740})
+    login = unique_login("summary")
+    await page.goto(f"{cabinet.api_url}/register")
+    await type_into(page, page.get_by_label("Логин"), login)
+    await type_into(page, page.get_by_label("Адрес электронной почты"), "не-адрес")
+    await type_into(page, page.get_by_label("Пароль", exact=True), PASSWORD)
+    await type_into(page, page.get_by_label("Подтверждение пароля"), PASSWORD)
+    await type_into(page, page.get_by_label("Введите символы с картинки"), "ХХХХХ")
+    await page.keyboard.press("Enter")
+
+    summary = page.locator("#error-summary")
+    await expect(summary).to_be_focused()
+    await expect(page).to_have_title(re.compile("^Ошибка: Регистрация пользователя"))
+    await page.wait_for_load_state()
+    await expect(summary.get_by_role("link")).to_have_count(2)  # e-mail and code, one round
+    for field_id, top_selector in (("captcha_answer", "#captcha legend"), ("email", "label[for=email]")):
+        await tab_to(page, summary.locator(f"a[href='#{field_id}']"))
+        await page.keyboard.press("Enter")
+        await expect(page.locator(f"#{field_id}")).to_be_focused()
+        top = await page.locator(top_selector).bounding_box()
+        error = await page.locator(f"#{field_id}-error").bounding_box()
+        field = await page.locator(f"#{field_id}").bounding_box()
+        assert top and error and field
+        assert top["y"] >= 0, f"the label of {field_id} is above the screen"
+        assert error["y"] >= 0 and field["y"] + field["height"] <= 740, f"{field_id}: error or field off screen"
+        await page.keyboard.press("Shift+Tab")  # back towards the summary
