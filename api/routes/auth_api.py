@@ -37,7 +37,7 @@ class LoginOut(BaseModel):
 class LoginProblem(BaseModel):
     detail: str
     outcome: login_svc.LoginOutcome
-    captcha_required: bool = Field(description="Send captcha_id + captcha_answer (POST /captcha) with the next attempt.")
+    captcha_required: bool = Field(description="Send captcha_id + captcha_answer, or captcha_solution (POST /captcha), with the next attempt.")
     retry_after_seconds: int = 0
 
 
