@@ -67,7 +67,7 @@ def new_challenge(engine: Engine, settings: Settings, *, now: datetime) -> str:
     challenge_id = secrets.token_urlsafe(24)
     answer = "".join(secrets.choice(ALPHABET) for _ in range(settings.captcha_length))
     with session_scope(engine) as session:
-        session.exec(delete(CaptchaChallenge).where(CaptchaChallenge.expires_at < now))  # type: ignore[call-overload]
+        session.exec(delete(CaptchaChallenge).where(CaptchaChallenge.expires_at < now))
         session.add(
             CaptchaChallenge(
                 id=challenge_id, answer=answer, expires_at=now + timedelta(seconds=settings.captcha_ttl_seconds)
@@ -109,7 +109,7 @@ def image_png(engine: Engine, challenge_id: str, *, now: datetime) -> bytes | No
     png = _render(answer)
     with session_scope(engine) as session:
         # Only the first of several concurrent fetches stores its rendering; all return it.
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             update(CaptchaChallenge)
             .where(CaptchaChallenge.id == challenge_id, CaptchaChallenge.image.is_(None))  # type: ignore[union-attr]
             .values(image=png)
@@ -124,7 +124,7 @@ def _take(engine: Engine, challenge_id: str, *, now: datetime) -> str | None:
     if not valid_id(challenge_id):
         return None
     with session_scope(engine) as session:
-        row = session.exec(  # type: ignore[call-overload]
+        row = session.exec(
             delete(CaptchaChallenge)
             .where(CaptchaChallenge.id == challenge_id)
             .returning(CaptchaChallenge.answer, CaptchaChallenge.expires_at)
