@@ -87,11 +87,18 @@ def puzzle(settings: Settings, challenge_id: str) -> Puzzle:
     return Puzzle(salt=challenge_id, challenge=challenge, max_number=settings.captcha_pow_max_number)
 
 
+class _SolidCaptcha(ImageCaptcha):
+    # The library pastes each character through a mask of its own brightness, so dark
+    # text came out faint grey. Every drawn pixel (brightness > 0) is pasted solid.
+    lookup_table = [0] + [255] * 255
+
+
 def _render(answer: str) -> bytes:
-    # Dark text on a light ground: contrast above 7:1 whatever the random shades.
-    dark = secrets.randbelow(50)
+    # Dark text on a light ground: contrast above 7:1 whatever the random shades
+    # (dark stays above 0, or the mask above would drop it).
+    dark = 20 + secrets.randbelow(40)
     light = 235 + secrets.randbelow(21)
-    image = ImageCaptcha(width=200, height=70)
+    image = _SolidCaptcha(width=200, height=70)
     return image.generate(answer, bg_color=(light, light, 255), fg_color=(dark, dark, dark + 40, 255)).getvalue()
 
 
