@@ -127,7 +127,11 @@ async def test_a_challenge_has_one_picture_of_dark_text_on_light(settings: Setti
         assert created.status_code == 201
         url = f"/api/v1/captcha/{created.json()['captcha_id']}.png"
         first, second = (await web.get(url)).content, (await web.get(url)).content
+        fresh = (await web.post("/api/v1/captcha")).json()["captcha_id"]
+        at_once = await burst([web.build_request("GET", f"/api/v1/captcha/{fresh}.png") for _ in range(10)])
     assert first == second, "reloading the picture must not give new noise to average over"
+    assert [a.status for a in at_once] == [200] * 10
+    assert len({a.body for a in at_once}) == 1, "concurrent first fetches must agree on one picture"
     grey = Image.open(BytesIO(first)).convert("L")
     darkest, lightest = grey.getextrema()
     assert darkest <= 80 and lightest >= 230, (darkest, lightest)
