@@ -19,6 +19,7 @@ class RegistrationForm(BaseModel):
     password_confirm: str
     captcha_id: str = ""
     captcha_answer: str = ""
+    captcha_solution: str = ""
 
     @field_validator("login")
     @classmethod
@@ -55,7 +56,8 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
 def parse_registration(
     data: dict[str, Any], *, password_min: int, password_max: int
 ) -> tuple[RegistrationForm | None, dict[str, str]]:
-    """Validate everything at once, so the customer sees every problem in one go."""
+    """Validate every field at once, so the customer sees every problem in one go
+    (the captcha is checked beside it, in ``api.services.registration.check_form``)."""
     errors: dict[str, str] = {}
     form: RegistrationForm | None = None
     try:
@@ -72,6 +74,4 @@ def parse_registration(
             errors["password"] = str(err)
     if "password_confirm" not in errors and password != (data.get("password_confirm") or ""):
         errors["password_confirm"] = "Пароли не совпадают."
-    if not (data.get("captcha_answer") or "").strip():
-        errors["captcha_answer"] = "Введите код с картинки."
     return (form if not errors else None), errors

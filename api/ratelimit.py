@@ -46,6 +46,8 @@ RULES = (
     "password_reset",
     "password_change",
     "binding",
+    "captcha",
+    "captcha_image",
 )
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import uuid4
 
-from sqlalchemy import Column, DateTime, ForeignKey, String
+from sqlalchemy import Column, DateTime, ForeignKey, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
 # Deterministic constraint names, the same on SQLite and PostgreSQL, so a later
@@ -105,6 +105,8 @@ class CaptchaChallenge(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=43)
     answer: str = Field(max_length=16)
     expires_at: datetime = Field(sa_column=_utc_column(index=True))
+    # The PNG, rendered once: a reload must not give new noise to average over.
+    image: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class LoginThrottle(SQLModel, table=True):

@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     # Captcha
     captcha_ttl_seconds: int = Field(default=10 * 60, description="Lifetime of an image captcha challenge.")
     captcha_length: int = Field(default=5, description="Characters in a captcha image.")
+    captcha_pow_max_number: int = Field(
+        default=100_000,
+        ge=1000,
+        description="Search space of the no-picture check («Не могу прочитать код», a SHA-256 proof of work): "
+        "the browser tries half of it on average, about a second on a phone.",
+    )
     captcha_test_answer: str | None = Field(
         default=None, repr=False, description="Automated tests only: an answer that always passes. Refused in production."
     )
@@ -231,6 +237,10 @@ class Settings(BaseSettings):
     rate_limit_password_reset: str = Field(default="5/minute;30/hour", description="Per-IP limit on password recovery requests.")
     rate_limit_password_change: str = Field(default="10/minute;60/hour", description="Per-IP limit on password changes.")
     rate_limit_binding: str = Field(default="10/minute;60/hour", description="Per-IP limit on contract binding attempts.")
+    rate_limit_captcha: str = Field(
+        default="30/minute;300/hour", description="Per-IP limit on new captcha challenges (pages with a code and POST /api/v1/captcha)."
+    )
+    rate_limit_captcha_image: str = Field(default="60/minute;600/hour", description="Per-IP limit on captcha picture fetches.")
 
     # Password recovery
     password_reset_ttl_seconds: int = Field(default=3600, description="Lifetime of the mailed one-time password.")

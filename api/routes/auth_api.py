@@ -27,6 +27,7 @@ class LoginIn(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
     captcha_id: str = Field(default="", max_length=64)
     captcha_answer: str = Field(default="", max_length=32)
+    captcha_solution: str = Field(default="", max_length=16, description="Or the number solving the captcha's puzzle.")
 
 
 class LoginOut(BaseModel):
@@ -37,7 +38,7 @@ class LoginOut(BaseModel):
 class LoginProblem(BaseModel):
     detail: str
     outcome: login_svc.LoginOutcome
-    captcha_required: bool = Field(description="Send captcha_id + captcha_answer (POST /captcha) with the next attempt.")
+    captcha_required: bool = Field(description="Send captcha_id + captcha_answer, or captcha_solution (POST /captcha), with the next attempt.")
     retry_after_seconds: int = 0
     registration_handle: str | None = Field(
         default=None, description="email_not_confirmed only: pass it to POST /registrations/resend to get the link again."
@@ -74,7 +75,8 @@ async def create_session(body: LoginIn, request: Request, ctx: Ctx) -> JSONRespo
     password of a sign-up not confirmed yet gives 403 ``email_not_confirmed`` with a
     ``registration_handle`` for resending the link."""
     result = await login_svc.login(
-        ctx, limiter_of(request), client_ip(request), body.login.strip(), body.password, body.captcha_id, body.captcha_answer
+        ctx, limiter_of(request), client_ip(request), body.login.strip(), body.password, body.captcha_id, body.captcha_answer,
+        body.captcha_solution,
     )
     if result.session_token is not None:
         must_change = result.outcome is login_svc.LoginOutcome.MUST_CHANGE_PASSWORD
@@ -84,7 +86,7 @@ async def create_session(body: LoginIn, request: Request, ctx: Ctx) -> JSONRespo
     detail = {
         login_svc.LoginOutcome.RATE_LIMITED: login_svc.rate_limited_message(result.retry_after_seconds),
         login_svc.LoginOutcome.LOCKED: login_svc.locked_message(result.retry_after_seconds),
-        login_svc.LoginOutcome.CAPTCHA: login_svc.CAPTCHA_WRONG if body.captcha_answer else login_svc.CAPTCHA_NEEDED,
+        login_svc.LoginOutcome.CAPTCHA: login_svc.CAPTCHA_WRONG if body.captcha_answer or body.captcha_solution else login_svc.CAPTCHA_NEEDED,
         login_svc.LoginOutcome.EMAIL_NOT_CONFIRMED: login_svc.EMAIL_NOT_CONFIRMED,
     }.get(result.outcome, login_svc.INVALID_CREDENTIALS)
     unconfirmed = result.outcome is login_svc.LoginOutcome.EMAIL_NOT_CONFIRMED

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from api import captcha_view
+from api.captcha_view import Mode
 from api.cookies import clear_session_cookie, set_session_cookie, set_signup_cookie
 from api.csrf import CSRF_GUARD
 from api.deps import Ctx, CurrentAccount
@@ -18,9 +20,7 @@ from api.services import login as login_svc
 from api.services import passwords as password_svc
 from api.services import registration as registration_svc
 from api.templating import render
-from lkk import captcha
 from lkk.store import web_sessions
-from lkk.timeutil import utcnow
 
 router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD])
 
@@ -36,16 +36,16 @@ async def _login_page(
     errors: dict[str, str] | None = None,
     with_captcha: bool = False,
     unconfirmed: bool = False,
+    mode: Mode = Mode.IMAGE,
+    focus_captcha: bool = False,
     code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    captcha_id = (
-        await run_in_threadpool(captcha.new_challenge, ctx.engine, ctx.settings, now=utcnow()) if with_captcha else None
-    )
+    view = await captcha_view.issue(request, ctx, mode, focus=focus_captcha) if with_captcha else None
     response = render(
         request,
         "login.html",
-        {"values": {"username": username}, "errors": errors or {}, "captcha_id": captcha_id, "unconfirmed": unconfirmed},
+        {"values": {"username": username}, "errors": errors or {}, "captcha": view, "unconfirmed": unconfirmed},
         status_code=code,
     )
     response.headers.update(headers or {})
@@ -65,13 +65,28 @@ async def login_submit(
     password: Annotated[str, Form()] = "",
     captcha_id: Annotated[str, Form()] = "",
     captcha_answer: Annotated[str, Form()] = "",
+    captcha_solution: Annotated[str, Form()] = "",
+    captcha_mode: Annotated[str, Form()] = "",
+    captcha_action: Annotated[str, Form()] = "",
 ) -> Response:
     username = username.strip()[:200]
+    mode = captcha_view.parse_mode(captcha_mode, captcha_action)
+    if captcha_view.parse_action(captcha_action) is not None:
+        # «Другой код» / «Не могу прочитать код» without JavaScript: a new code, nothing checked.
+        return await _login_page(request, ctx, username=username, with_captcha=True, mode=mode, focus_captcha=True)
+    if mode is Mode.NONVISUAL:
+        captcha_answer = ""
+    else:
+        captcha_solution = ""
     empty = {name: FIELD_REQUIRED for name, value in (("username", username), ("password", password)) if not value}
     if empty:
-        return await _login_page(request, ctx, username=username, errors=empty, code=422)
+        # Keep the code on the form if it was there (it was not used).
+        return await _login_page(
+            request, ctx, username=username, errors=empty, code=422, with_captcha=bool(captcha_id), mode=mode
+        )
     result = await login_svc.login(
-        ctx, limiter_of(request), client_ip(request), username, password[:1024], captcha_id, captcha_answer
+        ctx, limiter_of(request), client_ip(request), username, password[:1024], captcha_id, captcha_answer,
+        captcha_solution,
     )
     outcome = result.outcome
     if result.session_token is not None:
@@ -90,7 +105,7 @@ async def login_submit(
         message = login_svc.locked_message(result.retry_after_seconds)
         return await _login_page(
             request, ctx, username=username, errors={"form": message}, code=429, headers=retry,
-            with_captcha=result.captcha_required,
+            with_captcha=result.captcha_required, mode=mode,
         )
     if outcome is login_svc.LoginOutcome.EMAIL_NOT_CONFIRMED and result.account_id:
         # The right password: say so, and offer the link again (the sign-up's cookie
@@ -101,9 +116,13 @@ async def login_submit(
         set_signup_cookie(page, ctx.settings, registration_svc.handle_for(ctx, result.account_id))
         return page
     if outcome is login_svc.LoginOutcome.CAPTCHA:
-        message = login_svc.CAPTCHA_WRONG if captcha_answer.strip() else login_svc.CAPTCHA_NEEDED
+        if mode is Mode.NONVISUAL:
+            message = captcha_view.NONVISUAL_FAILED
+        else:
+            message = login_svc.CAPTCHA_WRONG if captcha_answer.strip() else login_svc.CAPTCHA_NEEDED
         return await _login_page(
-            request, ctx, username=username, errors={"captcha_answer": message}, with_captcha=True, code=INVALID_STATUS
+            request, ctx, username=username, errors={captcha_view.error_key(mode): message}, with_captcha=True,
+            mode=mode, code=INVALID_STATUS,
         )
     return await _login_page(
         request,
@@ -111,6 +130,7 @@ async def login_submit(
         username=username,
         errors={"form": login_svc.INVALID_CREDENTIALS},
         with_captcha=result.captcha_required,
+        mode=mode,
         code=INVALID_STATUS,
     )
 

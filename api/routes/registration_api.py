@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.cookies import set_session_cookie
 from api.deps import Ctx
-from api.forms import parse_registration
+from api.captcha_view import Mode
 from api.ratelimit import rate_limit
 from api.services import registration as svc
 from lkk.store.signups import ConfirmOutcome
@@ -26,7 +26,10 @@ class RegistrationIn(BaseModel):
     password: str = Field(max_length=1024)
     password_confirm: str = Field(max_length=1024)
     captcha_id: str = Field(max_length=64)
-    captcha_answer: str = Field(max_length=32)
+    captcha_answer: str = Field(default="", max_length=32, description="The characters of the picture.")
+    captcha_solution: str = Field(
+        default="", max_length=16, description="Or, without the picture: the number solving the challenge's puzzle."
+    )
 
 
 class RegistrationOut(BaseModel):
@@ -77,16 +80,14 @@ def _error(code: int, detail: str, errors: dict[str, str] | None = None) -> JSON
     dependencies=[rate_limit("register")],
 )
 async def create_registration(body: RegistrationIn, ctx: Ctx) -> RegistrationOut | JSONResponse:
-    form, errors = parse_registration(
-        body.model_dump(), password_min=ctx.settings.password_min_length, password_max=ctx.settings.password_max_length
-    )
+    mode = Mode.NONVISUAL if body.captcha_solution and not body.captcha_answer else Mode.IMAGE
+    form, errors = await svc.check_form(ctx, body.model_dump(), mode)
     if form is None:
         return _error(422, "Проверьте поля формы.", errors)
     try:
         registered = await svc.register(ctx, form)
     except svc.RegistrationRejected as rejected:
-        code = 422 if "captcha_answer" in rejected.errors else 409
-        return _error(code, "Регистрация невозможна.", rejected.errors)
+        return _error(409, "Регистрация невозможна.", rejected.errors)
     except svc.ServiceUnavailable:
         return _error(503, svc.SERVICE_UNAVAILABLE)
     return RegistrationOut(registration_handle=registered.handle, stage=OnboardingStage.AWAITING_EMAIL)

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from api import captcha_view
+from api.captcha_view import Mode
 from api.cookies import SIGNUP_COOKIE, set_session_cookie, set_signup_cookie
 from api.csrf import CSRF_GUARD
 from api.deps import Ctx
-from api.forms import parse_registration
 from api.ratelimit import rate_limit
 from api.services import registration as svc
 from api.templating import render
-from lkk import captcha
 from lkk.store import signups
 from lkk.store.signups import ConfirmOutcome
 from lkk.timeutil import utcnow
@@ -48,14 +48,18 @@ RESEND_MESSAGES = {
 }
 
 
-async def _register_page(request: Request, ctx: Ctx, values: dict[str, str], errors: dict[str, str], code: int) -> HTMLResponse:
-    captcha_id = await run_in_threadpool(captcha.new_challenge, ctx.engine, ctx.settings, now=utcnow())
-    return render(
-        request,
-        "register.html",
-        {"values": values, "errors": errors, "captcha_id": captcha_id},
-        status_code=code,
-    )
+async def _register_page(
+    request: Request,
+    ctx: Ctx,
+    values: dict[str, str],
+    errors: dict[str, str],
+    code: int,
+    mode: Mode = Mode.IMAGE,
+    *,
+    focus_captcha: bool = False,
+) -> HTMLResponse:
+    view = await captcha_view.issue(request, ctx, mode, focus=focus_captcha)
+    return render(request, "register.html", {"values": values, "errors": errors, "captcha": view}, status_code=code)
 
 
 @router.get("/register", response_class=HTMLResponse)
@@ -74,7 +78,11 @@ async def register_submit(
     password_confirm: Annotated[str, Form()] = "",
     captcha_id: Annotated[str, Form()] = "",
     captcha_answer: Annotated[str, Form()] = "",
+    captcha_solution: Annotated[str, Form()] = "",
+    captcha_mode: Annotated[str, Form()] = "",
+    captcha_action: Annotated[str, Form()] = "",
 ) -> Response:
+    mode = captcha_view.parse_mode(captcha_mode, captcha_action)
     data = {
         "login": login,
         "email": email,
@@ -83,19 +91,21 @@ async def register_submit(
         "password_confirm": password_confirm,
         "captcha_id": captcha_id,
         "captcha_answer": captcha_answer,
+        "captcha_solution": captcha_solution,
     }
     kept = {key: data[key] for key in KEPT_FIELDS}
-    form, errors = parse_registration(
-        data, password_min=ctx.settings.password_min_length, password_max=ctx.settings.password_max_length
-    )
+    if captcha_view.parse_action(captcha_action) is not None:
+        # «Другой код» / «Не могу прочитать код» without JavaScript: the same form, values kept.
+        return await _register_page(request, ctx, kept, {}, 200, mode, focus_captcha=True)
+    form, errors = await svc.check_form(ctx, data, mode)
     if form is None:
-        return await _register_page(request, ctx, kept, errors, 422)
+        return await _register_page(request, ctx, kept, errors, 422, mode)
     try:
         registered = await svc.register(ctx, form)
     except svc.RegistrationRejected as rejected:
-        return await _register_page(request, ctx, kept, rejected.errors, 422)
+        return await _register_page(request, ctx, kept, rejected.errors, 422, mode)
     except svc.ServiceUnavailable:
-        return await _register_page(request, ctx, kept, {"form": svc.SERVICE_UNAVAILABLE}, 503)
+        return await _register_page(request, ctx, kept, {"form": svc.SERVICE_UNAVAILABLE}, 503, mode)
     response = RedirectResponse("/register/sent", status_code=303)
     set_signup_cookie(response, ctx.settings, registered.handle)
     return response

@@ -99,6 +99,7 @@ async def login(
     password: str,
     captcha_id: str = "",
     captcha_answer: str = "",
+    captcha_solution: str = "",
 ) -> LoginResult:
     # Both per-address rules count first and decide in the same step; "login_failures"
     # is refunded below whenever no password turned out wrong.
@@ -107,17 +108,19 @@ async def login(
     )
     if retry:
         return LoginResult(LoginOutcome.RATE_LIMITED, retry_after_seconds=retry)
-    result = await _login(ctx, username, password, captcha_id, captcha_answer)
+    result = await _login(ctx, username, password, captcha_id, captcha_answer, captcha_solution)
     if result.outcome not in (LoginOutcome.INVALID, LoginOutcome.LOCKED):
         await run_in_threadpool(limiter.refund, "login_failures", client_ip)
     return result
 
 
-async def _login(ctx: AppContext, username: str, password: str, captcha_id: str, captcha_answer: str) -> LoginResult:
+async def _login(
+    ctx: AppContext, username: str, password: str, captcha_id: str, captcha_answer: str, captcha_solution: str
+) -> LoginResult:
     settings = ctx.settings
     now = utcnow()
     key = validation.login_key(username)
-    sent = bool(captcha_id or captcha_answer.strip())
+    sent = bool(captcha_id or captcha_answer.strip() or captcha_solution)
     reservation = await run_in_threadpool(
         login_throttle.reserve, ctx.engine, settings, key, now=now, captcha_solved=False
     )
@@ -125,7 +128,7 @@ async def _login(ctx: AppContext, username: str, password: str, captcha_id: str,
         # The captcha is consumed only when it is needed (past the threshold, or for the
         # one-time password during a lock), then the reservation is tried again with it.
         solved = sent and await run_in_threadpool(
-            captcha.verify, ctx.engine, settings, captcha_id, captcha_answer, now=now
+            captcha.verify, ctx.engine, settings, captcha_id, captcha_answer, now=now, solution=captcha_solution
         )
         if reservation.state.locked_seconds(now):
             if solved:  # the mailed one-time password still opens the cabinet

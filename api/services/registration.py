@@ -1,7 +1,7 @@
 """Sign-up use cases: register, resend the link, confirm the e-mail.
 
 Order of registration, and why it is crash-safe:
-1. validate the form and consume the captcha;
+1. validate the form and consume the captcha, in one round (``check_form``);
 2. hash the password (argon2id, in a thread: it is CPU-bound);
 3. reserve login + e-mail with a short claim (one DB transaction);
 4. start the onboarding workflow, whose first activity extends the claim.
@@ -23,9 +23,10 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api import captcha_view
 from api.deps import AppContext
-from api.forms import RegistrationForm
-from lkk import captcha, metrics, validation
+from api.forms import RegistrationForm, parse_registration
+from lkk import metrics, validation
 from lkk.logging_setup import workflow_extra
 from lkk.security.passwords import hash_password
 from lkk.store import signups, web_sessions
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 
 LOGIN_TAKEN = "Этот логин уже занят. Придумайте другой."
 EMAIL_TAKEN = "Этот адрес электронной почты уже зарегистрирован. Войдите или восстановите пароль."
-CAPTCHA_WRONG = "Код с картинки введён неверно. Введите новый код."
 SERVICE_UNAVAILABLE = "Сервис временно недоступен. Попробуйте ещё раз через несколько минут."
 
 
@@ -82,14 +82,27 @@ def read_handle(ctx: AppContext, handle: str) -> str | None:
         return None
 
 
+async def check_form(
+    ctx: AppContext, data: dict[str, str], mode: captcha_view.Mode
+) -> tuple[RegistrationForm | None, dict[str, str]]:
+    """Every field and the captcha in the same round: a sign-up with mistakes is told
+    all of them at once. The captcha is consumed whatever the other fields say."""
+    settings = ctx.settings
+    form, errors = parse_registration(
+        data, password_min=settings.password_min_length, password_max=settings.password_max_length
+    )
+    problem = await captcha_view.check(
+        ctx, data.get("captcha_id") or "", data.get("captcha_answer") or "", data.get("captcha_solution") or "", mode
+    )
+    if problem:
+        errors[captcha_view.error_key(mode)] = problem
+    return (form if not errors else None), errors
+
+
 async def register(ctx: AppContext, form: RegistrationForm) -> Registered:
+    """Register a sign-up whose form (captcha included) passed ``check_form``."""
     settings = ctx.settings
     now = utcnow()
-    captcha_ok = await run_in_threadpool(
-        captcha.verify, ctx.engine, settings, form.captcha_id, form.captcha_answer, now=now
-    )
-    if not captcha_ok:
-        raise RegistrationRejected({"captcha_answer": CAPTCHA_WRONG})
     password_hash = await run_in_threadpool(hash_password, settings, form.password)
     signup = signups.NewSignup(
         login=form.login,

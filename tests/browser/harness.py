@@ -43,7 +43,8 @@ PASSWORD = "зимний-вечер-2026"
 PER_IP_LIMITS_OFF = {
     name: "10000/minute"
     for name in ("rate_limit_login", "rate_limit_login_failures", "rate_limit_register", "rate_limit_resend",
-                 "rate_limit_password_reset", "rate_limit_password_change", "rate_limit_binding")
+                 "rate_limit_password_reset", "rate_limit_password_change", "rate_limit_binding",
+                 "rate_limit_captcha", "rate_limit_captcha_image")
 }
 
 

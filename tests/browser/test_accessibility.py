@@ -134,10 +134,12 @@ async def test_registration_works_without_javascript(browser: Browser, cabinet: 
         login = unique_login("nojs")
         await page.goto(f"{cabinet.api_url}/register")
         first_code = await page.locator("#captcha_id").input_value()
-        await page.get_by_role("link", name="Другой код").click()  # the no-JS fallback: a fresh form
-        await expect(page.locator("#captcha_id")).not_to_have_value(first_code)
         await page.get_by_label("Логин").fill(login)
         await page.get_by_label("Адрес электронной почты").fill(f"{login}@example.ru")
+        await page.get_by_role("button", name="Другой код").click()  # no JS: the same form, a new code
+        await expect(page.locator("#captcha_id")).not_to_have_value(first_code)
+        await expect(page.get_by_label("Логин")).to_have_value(login)
+        await expect(page.get_by_label("Введите символы с картинки")).to_be_focused()
         await page.get_by_label("Пароль", exact=True).fill(PASSWORD)
         await page.get_by_label("Подтверждение пароля").fill(PASSWORD)
         await page.get_by_label("Введите символы с картинки").fill(CAPTCHA_TEST_ANSWER)
