@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.body_limit import BodyLimitMiddleware
+from api.client_address import ClientAddressMiddleware
 from api import metrics as api_metrics
 from api.csrf import CsrfFailed, make_csrf
 from api.deps import AppContext
@@ -91,7 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://"))
     # Refuse an oversized body before anything parses it (inside the metrics timer).
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(api_metrics.MetricsMiddleware)  # outermost: times the whole request
+    app.add_middleware(api_metrics.MetricsMiddleware)  # times the whole request
+    # Outermost: everything inside sees the client's real address, never a spoofed one.
+    app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxy_list)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = (
         api_metrics,

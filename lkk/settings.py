@@ -18,7 +18,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"
@@ -214,6 +214,16 @@ class Settings(BaseSettings):
     login_lockout_max_seconds: int = Field(default=30 * 60, description="The longest lockout.")
     login_failure_memory_seconds: int = Field(default=24 * 3600, description="A quiet period this long forgets old failures.")
 
+    # The edge: which peers may tell us the client's address (X-Forwarded-For).
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses/CIDRs of the reverse proxies in front of the API (e.g. `172.30.0.0/24`). "
+            "The client address is the right-most X-Forwarded-For entry not added by one of them; "
+            "empty = the header is ignored and the socket peer is the client. Never `*`."
+        ),
+    )
+
     # Per-client-IP rate limits (``limits`` notation, several joined by ";").
     rate_limit_storage_uri: str = Field(
         default="memory://",
@@ -269,6 +279,18 @@ class Settings(BaseSettings):
     mailsink_smtp_port: int = Field(default=1025, description="Embedded stack only: SMTP port of the dev mail sink.")
     mailsink_http_port: int = Field(default=8025, description="Embedded stack only: web/JSON port of the dev mail sink.")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        # uvicorn would quietly treat a typo as a literal host name that never matches.
+        for item in split_proxies(value):
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return split_proxies(self.trusted_proxies)
+
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
@@ -313,6 +335,10 @@ def unsafe_production_settings(s: Settings) -> list[str]:
     if bool(s.temporal_tls_client_cert_path) != bool(s.temporal_tls_client_key_path):
         problems.append("LKK_TEMPORAL_TLS_CLIENT_CERT_PATH and LKK_TEMPORAL_TLS_CLIENT_KEY_PATH go together")
     return problems
+
+
+def split_proxies(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _is_loopback(host: str) -> bool:

@@ -170,3 +170,16 @@ def test_dockerfile_is_small_and_unprivileged() -> None:
     assert {"migrations", "lkk", "api", "workflows", "activities"} <= copied, "every runtime package is in the image"
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert {".git", ".venv", "var", ".env", "tests"} <= set(ignored)
+
+
+def test_apis_trust_only_caddys_network_for_the_client_address(services: dict[str, Any]) -> None:
+    """X-Forwarded-For counts only from Caddy's range, never from any peer (`*`)."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "--forwarded-allow-ips" not in dockerfile and "--no-proxy-headers" in dockerfile
+    raw = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    edge_subnet = raw["networks"]["edge"]["ipam"]["config"][0]["subnet"]
+    for name in ("api-1", "api-2"):
+        trusted = _app_env(services[name])["LKK_TRUSTED_PROXIES"]
+        assert trusted == str(edge_subnet).split(":-", 1)[-1].rstrip("}")
+        assert "edge" in services[name]["networks"]
+    assert set(services["caddy"]["networks"]) == {"edge"}, "Caddy is the only other peer on the edge network"
