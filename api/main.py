@@ -25,7 +25,9 @@ from api.csrf import CsrfFailed, make_csrf
 from api.deps import AppContext
 from api.openapi import allowed_methods, install_openapi
 from api.json_only import JsonOnlyApiMiddleware
+from api.odd_input import OddInputMiddleware
 from api.ratelimit import RateLimited, RateLimiter
+from api.relative_redirects import RelativeRedirectsMiddleware
 from api.routes import (
     account_pages,
     auth_api,
@@ -82,6 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Onboarding API of the legal-entity customer cabinet: sign-up, e-mail confirmation, contract binding.",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's docs pages pull Swagger/Redoc from a CDN (unpinned) and inline a script,
+        # which the CSP forbids: served only in development, never on the cabinet's origin.
+        docs_url="/docs" if settings.is_development else None,
+        redoc_url="/redoc" if settings.is_development else None,
     )
     app.state.settings = settings
     app.state.templates = make_templates(settings)
@@ -89,10 +95,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.csrf = make_csrf(settings)
     app.state.limiter = RateLimiter(settings)
     app.add_middleware(JsonOnlyApiMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://"))
+    # NUL and lone surrogates never reach a route (PostgreSQL would fail on them: a 500).
+    app.add_middleware(OddInputMiddleware)
+    app.add_middleware(RelativeRedirectsMiddleware)
     # Refuse an oversized body before anything parses it (inside the metrics timer).
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(api_metrics.MetricsMiddleware)  # times the whole request
+    # Outside every middleware that answers on its own (413): headers on every response.
+    app.add_middleware(
+        SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://"), docs=settings.is_development
+    )
     # Outermost: everything inside sees the client's real address, never a spoofed one.
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxy_list)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

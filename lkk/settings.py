@@ -296,6 +296,10 @@ class Settings(BaseSettings):
         return self.environment is Environment.PRODUCTION
 
     @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
     def public_base_url_clean(self) -> str:
         return self.public_base_url.rstrip("/")
 

@@ -183,3 +183,14 @@ def test_apis_trust_only_caddys_network_for_the_client_address(services: dict[st
         assert trusted == str(edge_subnet).split(":-", 1)[-1].rstrip("}")
         assert "edge" in services[name]["networks"]
     assert set(services["caddy"]["networks"]) == {"edge"}, "Caddy is the only other peer on the edge network"
+
+
+def test_shipped_caddyfile_keeps_internal_endpoints_private() -> None:
+    text = (ROOT / "deploy" / "caddy" / "Caddyfile").read_text(encoding="utf-8")
+    matcher = re.search(r"@internal path ([^\n]+)", text)
+    assert matcher, "the Caddyfile names the internal endpoints"
+    paths = set(matcher.group(1).split())
+    assert {"/docs", "/docs/*", "/redoc", "/redoc/*", "/openapi.json", "/metrics", "/metrics/*"} <= paths
+    internal = re.search(r"handle @internal \{\s*respond 404\s*\}", text)
+    proxied = text.index("reverse_proxy")
+    assert internal and internal.start() < proxied, "answered by Caddy, never proxied to the API"

@@ -26,7 +26,8 @@ class CaptchaOut(BaseModel):
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaptchaOut)
 async def new_captcha(request: Request, ctx: Ctx) -> CaptchaOut:
     challenge_id = await run_in_threadpool(captcha.new_challenge, ctx.engine, ctx.settings, now=utcnow())
-    return CaptchaOut(captcha_id=challenge_id, image_url=str(request.url_for("captcha_image", captcha_id=challenge_id)))
+    # A path, not url_for's absolute URL: that one takes its host from the Host header.
+    return CaptchaOut(captcha_id=challenge_id, image_url=str(request.app.url_path_for("captcha_image", captcha_id=challenge_id)))
 
 
 @router.get(
