@@ -37,6 +37,7 @@ def lkk_env(**settings: object) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LKK_")}
     env.update({f"LKK_{k.upper()}": str(v) for k, v in settings.items()})
     env["LKK_LOG_LEVEL"] = "WARNING"
+    env["LKK_ENVIRONMENT"] = "development"  # unset would mean production (the guard)
     return env
 
 
