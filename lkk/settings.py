@@ -208,7 +208,9 @@ class Settings(BaseSettings):
     )
 
     # Web sessions
-    session_cookie_name: str = Field(default="lkk_session", description="Name of the login session cookie.")
+    session_cookie_name: str = Field(
+        default="lkk_session", description="Name of the login session cookie (with the `__Host-` prefix when the public URL is https)."
+    )
     session_idle_seconds: int = Field(default=30 * 60, description="A session ends after this long without requests.")
     session_absolute_seconds: int = Field(default=12 * 3600, description="A session ends this long after login, active or not.")
     csrf_token_seconds: int = Field(
