@@ -38,7 +38,8 @@ def _signature(settings: Settings, session_token: str, payload: str) -> str:
 
 
 def set_flash(response: Response, settings: Settings, session_token: str, notice: Notice, number: str = "") -> None:
-    payload = base64.urlsafe_b64encode(json.dumps([notice.value, number], ensure_ascii=False).encode()).decode()
+    # No "=" padding: a cookie value with "=" gets quoted on the way out.
+    payload = base64.urlsafe_b64encode(json.dumps([notice.value, number], ensure_ascii=False).encode()).decode().rstrip("=")
     response.set_cookie(
         cookie_name(settings, FLASH_COOKIE),
         f"{payload}.{_signature(settings, session_token, payload)}",
@@ -59,7 +60,7 @@ def read_flash(request: Request, settings: Settings, session_token: str | None) 
     if not hmac.compare_digest(signature.encode(), _signature(settings, session_token, payload).encode()):
         return None
     try:
-        kind, number = json.loads(base64.urlsafe_b64decode(payload.encode()))
+        kind, number = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         return Notice(kind), str(number)
     except (ValueError, TypeError):
         return None
