@@ -40,6 +40,7 @@ from api.routes import (
     registration_api,
     registration_pages,
 )
+from api.security_headers import HEADERS as SECURITY_HEADERS
 from api.security_headers import SecurityHeadersMiddleware
 from api.templating import STATIC_DIR, make_templates, render
 from lkk.db import engine_for
@@ -212,8 +213,9 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        response: Response
         if _wants_html(request):
-            return render(
+            response = render(
                 request,
                 "message.html",
                 {
@@ -224,7 +226,12 @@ def _install_error_pages(app: FastAPI) -> None:
                 },
                 status_code=500,
             )
-        return JSONResponse({"detail": "Внутренняя ошибка сервиса."}, status_code=500)
+        else:
+            response = JSONResponse({"detail": "Внутренняя ошибка сервиса."}, status_code=500)
+        # Starlette answers this one outside every middleware: the headers go on here.
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
 
 def _safe_errors(exc: RequestValidationError) -> dict[str, str]:

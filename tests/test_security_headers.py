@@ -3,13 +3,16 @@ never take their host from the request's Host header."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
 from api.security_headers import HEADERS
+from lkk.db import make_engine
 from lkk.settings import Settings
-from tests.web import web_client
+from tests.web import csrf_of, web_client
 
 pytestmark = pytest.mark.asyncio
 
@@ -75,3 +78,17 @@ async def test_api_docs_are_not_served_outside_development(settings: Settings, e
         docs = await web.get("/docs")
         assert docs.status_code == 200 and "content-security-policy" not in docs.headers
 
+
+
+async def test_a_500_carries_the_security_headers_too(settings: Settings, tmp_path: Path) -> None:
+    """Starlette answers unhandled errors outside every middleware; a real fault: no tables."""
+    empty = make_engine(f"sqlite:///{tmp_path}/empty.db")
+    try:
+        async with web_client(settings, empty) as web:
+            page = await web.post("/login", data={"username": "x", "password": "y", "csrf_token": csrf_of(await web.get("/login"))})
+            api = await web.post("/api/v1/session", json={"login": "x", "password": "y"})
+    finally:
+        empty.dispose()
+    for answer in (page, api):
+        assert answer.status_code == 500
+        _assert_hardened(answer)
