@@ -1,4 +1,4 @@
-"""The FastAPI application: JSON API under /api/v1, Russian web pages, OpenAPI at /docs.
+"""The FastAPI application: JSON API under /api/v1, Russian web pages, OpenAPI at /docs (development).
 
 Run: ``uvicorn api.main:app`` (the embedded stack does it through the Procfile).
 """
