@@ -10,6 +10,10 @@ STAMP := $(VENV)/.installed-requirements
 # server answers on 127.0.0.1:5432 (this project's machines and CI); without one the
 # suite runs on SQLite only and says how to enable the leg.
 PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+# Every target here is the embedded stack or a dev tool: say so explicitly, since a
+# process without LKK_ENVIRONMENT runs the production guard (a deployment sets its own).
+export LKK_ENVIRONMENT ?= development
 PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/test', connect_timeout=2).close()"
 
 .PHONY: install bytecode run test bench stack clean-data migrate migration docs record-histories screenshots guides

@@ -6,6 +6,12 @@ token back as the ``csrf_token`` field (or an ``X-CSRF-Token`` header). The cook
 reused while valid, so several open tabs keep working. The page routers declare
 ``dependencies=[CSRF_GUARD]``.
 
+Tokens are bound to the browser's session: the signing key is the app's secret mixed
+with a hash of the session cookie (or of nothing, before login). A cookie/token pair
+obtained in another session, e.g. planted from a sibling subdomain, fails the signature
+in the victim's session. Over HTTPS the cookie is ``__Host-lkk_csrf`` (``api.cookies``),
+which a sibling subdomain cannot set at all.
+
 The JSON API (``/api/``) does not use these tokens: it accepts only
 ``Content-Type: application/json`` on state-changing requests (see
 ``api.main.JsonOnlyApiMiddleware``), which a cross-site HTML form cannot send and a
@@ -15,6 +21,7 @@ cookie is SameSite=Lax on top.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from fastapi import Depends, Request, Response
@@ -22,6 +29,7 @@ from fastapi_csrf_protect.exceptions import CsrfProtectError
 from fastapi_csrf_protect.flexible import CsrfProtect
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from api.cookies import cookie_name, is_secure, session_token_of
 from lkk.settings import Settings
 
 CSRF_FIELD = "csrf_token"
@@ -41,9 +49,9 @@ def make_csrf(settings: Settings) -> CsrfProtect:
     cls: Any = type("LkkCsrfProtect", (CsrfProtect,), {})
     config = [
         ("secret_key", settings.secret_key),
-        ("cookie_key", CSRF_COOKIE),
+        ("cookie_key", cookie_name(settings, CSRF_COOKIE)),
         ("cookie_samesite", "lax"),
-        ("cookie_secure", settings.public_base_url.startswith("https://")),
+        ("cookie_secure", is_secure(settings)),
         ("httponly", True),
         ("max_age", settings.csrf_token_seconds),
         ("token_location", "body"),
@@ -57,20 +65,28 @@ def _csrf(request: Request) -> CsrfProtect:
     return request.app.state.csrf  # type: ignore[no-any-return]
 
 
+def _session_key(request: Request) -> str:
+    """The signing key of this browser session's tokens."""
+    settings: Settings = request.app.state.settings
+    session = session_token_of(request, settings) or ""
+    return f"{settings.secret_key}|csrf|{hashlib.sha256(session.encode()).hexdigest()}"
+
+
 def page_token(request: Request) -> tuple[str, str | None]:
     """The token for this page's forms, and the signed cookie value to set (None when
     the request already carries a valid cookie, which is then reused)."""
     settings: Settings = request.app.state.settings
-    signed = request.cookies.get(CSRF_COOKIE)
+    key = _session_key(request)
+    signed = request.cookies.get(cookie_name(settings, CSRF_COOKIE))
     if signed:
-        serializer = URLSafeTimedSerializer(settings.secret_key, salt=_LIBRARY_SALT)
+        serializer = URLSafeTimedSerializer(key, salt=_LIBRARY_SALT)
         try:
             # Reuse only with at least half the lifetime left, so a page is never
             # rendered with a token about to expire.
             return str(serializer.loads(signed, max_age=settings.csrf_token_seconds // 2)), None
         except BadData:
             pass
-    return _csrf(request).generate_csrf_tokens()
+    return _csrf(request).generate_csrf_tokens(secret_key=key)
 
 
 def set_cookie(request: Request, response: Response, signed: str) -> None:
@@ -82,7 +98,7 @@ async def csrf_guard(request: Request) -> None:
         return
     await request.form()  # parsed once and cached; the library reads the cached form
     try:
-        await _csrf(request).validate_csrf(request)
+        await _csrf(request).validate_csrf(request, secret_key=_session_key(request))
     except CsrfProtectError:
         raise CsrfFailed() from None
 

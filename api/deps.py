@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
+from api.cookies import session_token_of
 from lkk.models import Account
 from lkk.settings import Settings
 from lkk.store import web_sessions
@@ -34,7 +35,7 @@ Ctx = Annotated[AppContext, Depends(get_context)]
 
 
 async def current_account(request: Request, ctx: Ctx) -> Account | None:
-    token = request.cookies.get(ctx.settings.session_cookie_name)
+    token = session_token_of(request, ctx.settings)
     if not token:
         return None
     return await run_in_threadpool(web_sessions.resolve, ctx.engine, ctx.settings, token, now=utcnow())

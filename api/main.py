@@ -1,4 +1,4 @@
-"""The FastAPI application: JSON API under /api/v1, Russian web pages, OpenAPI at /docs.
+"""The FastAPI application: JSON API under /api/v1, Russian web pages, OpenAPI at /docs (development).
 
 Run: ``uvicorn api.main:app`` (the embedded stack does it through the Procfile).
 """
@@ -19,12 +19,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.body_limit import BodyLimitMiddleware
+from api.client_address import ClientAddressMiddleware
 from api import metrics as api_metrics
 from api.csrf import CsrfFailed, make_csrf
 from api.deps import AppContext
 from api.openapi import allowed_methods, install_openapi
 from api.json_only import JsonOnlyApiMiddleware
+from api.odd_input import OddInputMiddleware
 from api.ratelimit import RateLimited, RateLimiter
+from api.relative_redirects import RelativeRedirectsMiddleware
 from api.routes import (
     account_pages,
     auth_api,
@@ -37,6 +40,7 @@ from api.routes import (
     registration_api,
     registration_pages,
 )
+from api.security_headers import HEADERS as SECURITY_HEADERS
 from api.security_headers import SecurityHeadersMiddleware
 from api.templating import STATIC_DIR, make_templates, render
 from lkk.db import engine_for
@@ -81,6 +85,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Onboarding API of the legal-entity customer cabinet: sign-up, e-mail confirmation, contract binding.",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's docs pages pull Swagger/Redoc from a CDN (unpinned) and inline a script,
+        # which the CSP forbids: served only in development, never on the cabinet's origin.
+        docs_url="/docs" if settings.is_development else None,
+        redoc_url="/redoc" if settings.is_development else None,
     )
     app.state.settings = settings
     app.state.templates = make_templates(settings)
@@ -88,10 +96,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.csrf = make_csrf(settings)
     app.state.limiter = RateLimiter(settings)
     app.add_middleware(JsonOnlyApiMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://"))
+    # NUL and lone surrogates never reach a route (PostgreSQL would fail on them: a 500).
+    app.add_middleware(OddInputMiddleware)
+    app.add_middleware(RelativeRedirectsMiddleware)
     # Refuse an oversized body before anything parses it (inside the metrics timer).
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(api_metrics.MetricsMiddleware)  # outermost: times the whole request
+    app.add_middleware(api_metrics.MetricsMiddleware)  # times the whole request
+    # Outside every middleware that answers on its own (413): headers on every response.
+    app.add_middleware(
+        SecurityHeadersMiddleware, https=settings.public_base_url.startswith("https://"), docs=settings.is_development
+    )
+    # Outermost: everything inside sees the client's real address, never a spoofed one.
+    app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxy_list)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = (
         api_metrics,
@@ -197,8 +213,9 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        response: Response
         if _wants_html(request):
-            return render(
+            response = render(
                 request,
                 "message.html",
                 {
@@ -209,7 +226,12 @@ def _install_error_pages(app: FastAPI) -> None:
                 },
                 status_code=500,
             )
-        return JSONResponse({"detail": "Внутренняя ошибка сервиса."}, status_code=500)
+        else:
+            response = JSONResponse({"detail": "Внутренняя ошибка сервиса."}, status_code=500)
+        # Starlette answers this one outside every middleware: the headers go on here.
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
 
 def _safe_errors(exc: RequestValidationError) -> dict[str, str]:

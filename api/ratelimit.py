@@ -14,8 +14,8 @@ Use on any endpoint that must not be hammered, e.g. the contract binding endpoin
 The rule name refers to ``Settings.rate_limit_<name>`` (``rate_limit_binding`` exists).
 An exceeded limit raises ``RateLimited``; ``api.main`` turns it into a 429 with
 ``Retry-After`` (a Russian page, or JSON under /api/). The client IP is the ASGI
-client address: behind a reverse proxy run uvicorn with ``--proxy-headers
---forwarded-allow-ips=<proxy>`` so it is the customer's, not the proxy's.
+client address, which ``api.client_address`` sets from trusted proxies only
+(``LKK_TRUSTED_PROXIES``), so a client cannot pick its own key.
 """
 
 from __future__ import annotations

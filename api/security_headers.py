@@ -26,9 +26,10 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, https: bool = False) -> None:
+    def __init__(self, app: ASGIApp, *, https: bool = False, docs: bool = False) -> None:
         self.app = app
         self._https = https
+        self._docs = docs  # the dev-only API docs pages are served (see api.main)
 
     def _headers_for(self, path: str) -> dict[str, str]:
         headers = dict(HEADERS)
@@ -37,8 +38,8 @@ class SecurityHeadersMiddleware:
         if path.startswith("/api/"):
             # JSON answers can carry personal data: no shared caches.
             headers["Cache-Control"] = "no-store"
-        if path.startswith(("/docs", "/redoc")):
-            # FastAPI's docs pages load their assets from a CDN and inline a script.
+        if self._docs and path in ("/docs", "/docs/oauth2-redirect", "/redoc"):
+            # Development only: FastAPI's docs pages load their assets from a CDN and inline a script.
             del headers["Content-Security-Policy"]
         return headers
 

@@ -37,6 +37,7 @@ def lkk_env(**settings: object) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LKK_")}
     env.update({f"LKK_{k.upper()}": str(v) for k, v in settings.items()})
     env["LKK_LOG_LEVEL"] = "WARNING"
+    env["LKK_ENVIRONMENT"] = "development"  # unset would mean production (the guard)
     return env
 
 
@@ -48,7 +49,7 @@ def uvicorn(app: str, port: int, env: dict[str, str], *, workers: int, python: s
             probe: str = "/openapi.json") -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [python, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--no-access-log", "--log-level", "warning"],
+         "--no-proxy-headers", "--no-access-log", "--log-level", "warning"],
         cwd=ROOT, env=env,
     )
     wait_http(f"http://127.0.0.1:{port}{probe}", timeout=60, proc=proc)

@@ -62,7 +62,7 @@ class Bench:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.rows: list[tuple[str, str, str, str]] = []  # (figure, value, vs, target)
         self.notes: list[str] = []
-        self.defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+        self.defaults = Settings(_env_file=None, environment="development")  # type: ignore[call-arg]
 
     def cpu_row(self, figure: str, per_item: dict[str, float]) -> dict[str, float]:
         """Where the CPU of one item went, per process (ms); returns the split with its total."""

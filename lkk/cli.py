@@ -14,7 +14,7 @@ import typer
 from lkk.billing.cli import app as billing_app
 from lkk import schema
 from lkk.logging_setup import configure_logging
-from lkk.settings import get_settings
+from lkk.settings import Environment, get_settings
 from lkk.temporal import exit_skipping_finalization
 
 app = typer.Typer(help="ЛКК onboarding service: embedded stack and admin commands.", no_args_is_help=True)
@@ -36,6 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @dev.command("run")
 def dev_run() -> None:
     """Start Temporal dev server, SMTP sink, worker and API (honcho + Procfile); Ctrl-C stops all."""
+    # The embedded stack is development by definition; unset would mean production.
+    os.environ["LKK_ENVIRONMENT"] = Environment.DEVELOPMENT.value
+    get_settings.cache_clear()
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Migrate before anything starts: the API and the worker never change the schema.

@@ -28,6 +28,7 @@ def make_engine(
         _ensure_sqlite_dir(database_url)
         engine = create_engine(
             database_url,
+            hide_parameters=True,  # bound values (hashes) never enter error text or logs
             # No pre-ping: a file cannot drop the connection, and the ping is one more
             # statement on every checkout (a login checks out three times).
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -39,7 +40,11 @@ def make_engine(
             event.listen(engine, "connect", _sqlite_no_foreign_keys)
         return engine
     # Every API replica and worker has its own pool: keep the sum under max_connections.
-    return create_engine(database_url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
+    # hide_parameters: bound values (password hashes, sealed codes) never enter an
+    # exception's text, which Temporal stores in the history and the logs print.
+    return create_engine(
+        database_url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow, hide_parameters=True
+    )
 
 
 def engine_for(settings: "Settings") -> Engine:

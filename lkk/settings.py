@@ -14,11 +14,13 @@ real deployment: the production compose file must set it (a test checks that).
 from __future__ import annotations
 
 import ipaddress
+import math
+from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"
@@ -42,9 +44,13 @@ class Settings(BaseSettings):
     # hide_input_in_errors: a refusal must never print the submitted values (secrets).
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", hide_input_in_errors=True)
 
+    # Production unless a process says otherwise: a forgotten variable must not skip the guard.
     environment: Environment = Field(
-        default=Environment.DEVELOPMENT,
-        description="`development` (embedded stack) or `production` (refuses unsafe settings at start).",
+        default=Environment.PRODUCTION,
+        description=(
+            "`production` (refuses unsafe settings at start) or `development` (embedded stack: `make` targets, "
+            "the Procfile and the tests set it); unset means production."
+        ),
         json_schema_extra=PRODUCTION_REQUIRED,
     )
     data_dir: Path = Field(default=Path("var"), description="Directory for local data of the embedded stack (SQLite, dev mailbox).")
@@ -104,6 +110,10 @@ class Settings(BaseSettings):
     )
     temporal_tls_client_key_path: Path | None = Field(default=None, description="PEM private key of that client certificate.")
     temporal_api_key: str | None = Field(default=None, repr=False, description="Temporal Cloud API key (instead of mTLS).")
+    temporal_allow_plaintext: bool = Field(
+        default=False,
+        description="Production only: allow a Temporal frontend without TLS on a trusted network (e.g. the compose stack's).",
+    )
     temporal_ui_url: str = Field(default="http://127.0.0.1:8233", description="Temporal Web UI address shown to support staff.")
     temporal_connect_wait_seconds: float = Field(
         default=60.0, description="How long the API and the worker keep retrying the first connection to Temporal at start."
@@ -204,7 +214,9 @@ class Settings(BaseSettings):
     )
 
     # Web sessions
-    session_cookie_name: str = Field(default="lkk_session", description="Name of the login session cookie.")
+    session_cookie_name: str = Field(
+        default="lkk_session", description="Name of the login session cookie (with the `__Host-` prefix when the public URL is https)."
+    )
     session_idle_seconds: int = Field(default=30 * 60, description="A session ends after this long without requests.")
     session_absolute_seconds: int = Field(default=12 * 3600, description="A session ends this long after login, active or not.")
     csrf_token_seconds: int = Field(
@@ -219,6 +231,16 @@ class Settings(BaseSettings):
     login_lockout_base_seconds: int = Field(default=60, description="The first lockout; each further failure doubles it.")
     login_lockout_max_seconds: int = Field(default=30 * 60, description="The longest lockout.")
     login_failure_memory_seconds: int = Field(default=24 * 3600, description="A quiet period this long forgets old failures.")
+
+    # The edge: which peers may tell us the client's address (X-Forwarded-For).
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses/CIDRs of the reverse proxies in front of the API (e.g. `172.30.0.0/24`). "
+            "The client address is the right-most X-Forwarded-For entry not added by one of them; "
+            "empty = the header is ignored and the socket peer is the client. Never `*`."
+        ),
+    )
 
     # Per-client-IP rate limits (``limits`` notation, several joined by ";").
     rate_limit_storage_uri: str = Field(
@@ -290,9 +312,25 @@ class Settings(BaseSettings):
     mailsink_smtp_port: int = Field(default=1025, description="Embedded stack only: SMTP port of the dev mail sink.")
     mailsink_http_port: int = Field(default=8025, description="Embedded stack only: web/JSON port of the dev mail sink.")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        # uvicorn would quietly treat a typo as a literal host name that never matches.
+        for item in split_proxies(value):
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return split_proxies(self.trusted_proxies)
+
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
 
     @property
     def public_base_url_clean(self) -> str:
@@ -313,7 +351,7 @@ def unsafe_production_settings(s: Settings) -> list[str]:
     problems: list[str] = []
     if s.captcha_test_answer:
         problems.append("LKK_CAPTCHA_TEST_ANSWER must not be set in production")
-    if s.secret_key == DEFAULT_SECRET_KEY or len(s.secret_key) < 32:
+    if s.secret_key == DEFAULT_SECRET_KEY or len(s.secret_key) < 32 or not _looks_random(s.secret_key):
         problems.append("LKK_SECRET_KEY must be a random value of at least 32 characters")
     if not s.public_base_url.startswith("https://"):
         problems.append("LKK_PUBLIC_BASE_URL must use https://")
@@ -329,11 +367,40 @@ def unsafe_production_settings(s: Settings) -> list[str]:
             "LKK_SMTP_HOST is a remote relay without TLS: set LKK_SMTP_TLS/LKK_SMTP_SSL "
             "(or LKK_SMTP_ALLOW_PLAINTEXT=true for a relay on a trusted network)"
         )
-    if s.rate_limit_storage_uri.startswith("memory://"):
+    if s.rate_limit_storage_uri.strip().lower().startswith("memory://"):
         problems.append("LKK_RATE_LIMIT_STORAGE_URI must be shared by all API replicas (e.g. redis://...), not memory://")
+    temporal_tls = s.temporal_tls or bool(s.temporal_api_key) or bool(s.temporal_tls_client_cert_path)
+    if not temporal_tls and not _is_loopback(_host_of(s.temporal_address)) and not s.temporal_allow_plaintext:
+        problems.append(
+            "LKK_TEMPORAL_ADDRESS is a remote frontend without TLS: set LKK_TEMPORAL_TLS (or an API key/client "
+            "certificate), or LKK_TEMPORAL_ALLOW_PLAINTEXT=true for a frontend on a trusted network"
+        )
     if bool(s.temporal_tls_client_cert_path) != bool(s.temporal_tls_client_key_path):
         problems.append("LKK_TEMPORAL_TLS_CLIENT_CERT_PATH and LKK_TEMPORAL_TLS_CLIENT_KEY_PATH go together")
     return problems
+
+
+# A secret key must measure at least this much entropy (character frequencies times
+# length): 32 random base64url characters measure 125+ bits, 32 random hex digits 94+
+# (in 20,000 draws), "k" * 48 measures 0. It catches placeholders, not every weak key.
+MIN_SECRET_KEY_BITS = 80
+
+
+def _looks_random(key: str) -> bool:
+    """Shannon entropy of the key's characters times its length, and not a repeated unit."""
+    counts = Counter(key)
+    per_char = -sum(n / len(key) * math.log2(n / len(key)) for n in counts.values())
+    repeated = (key + key).find(key, 1) < len(key)  # "abcabc…": a short unit repeated
+    return per_char * len(key) >= MIN_SECRET_KEY_BITS and not repeated
+
+
+def _host_of(address: str) -> str:
+    host = address.rsplit(":", 1)[0] if address.count(":") == 1 or address.startswith("[") else address
+    return host.strip("[]")
+
+
+def split_proxies(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _is_loopback(host: str) -> bool:

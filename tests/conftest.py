@@ -21,12 +21,15 @@ from temporalio.testing import WorkflowEnvironment
 from lkk import schema
 from lkk.db import make_engine
 from lkk.devtools.procs import free_port, stop_process, tool, wait_http  # noqa: F401  (re-exported to tests)
-from lkk.settings import Settings
+from lkk.settings import Environment, Settings
 from lkk.temporal import register_search_attributes
 from tests.mailbox import Mailbox
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parents[1]
+# The test process itself (e.g. `import api.main`, in-process CLI calls) is development;
+# a process without LKK_ENVIRONMENT runs the production guard.
+os.environ["LKK_ENVIRONMENT"] = Environment.DEVELOPMENT.value
 BIN = Path(sys.executable).parent
 CAPTCHA_TEST_ANSWER = "TEST42"
 
@@ -114,6 +117,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def settings(db_url: str, mailsink: MailSinkProcess) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
+        environment=Environment.DEVELOPMENT,  # unset would mean production
         database_url=db_url,
         smtp_port=mailsink.smtp_port,
         captcha_test_answer=CAPTCHA_TEST_ANSWER,
@@ -175,4 +179,5 @@ def env_for(settings: Settings) -> dict[str, str]:
 
             value = json.dumps(value)
         env[f"LKK_{name.upper()}"] = str(value)
+    env["LKK_ENVIRONMENT"] = str(settings.environment)  # explicit: unset would mean production
     return env

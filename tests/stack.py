@@ -32,7 +32,7 @@ def worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
 def api_process(settings: Settings, port: int, *, wait_until_ready: bool = True) -> Iterator[subprocess.Popen[bytes]]:
     """``uvicorn api.main:app`` as in the Procfile/Dockerfile; waits for /readyz (or only /healthz)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-proxy-headers", "--no-access-log"],
         cwd=ROOT,
         env=env_for(settings),
     )

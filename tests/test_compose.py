@@ -181,3 +181,27 @@ def test_image_carries_the_guides_sources_and_a_writable_data_dir() -> None:
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert {"!docs/guides", "!docs/img"} <= set(ignored)
     assert re.search(r"chown lkk:lkk /app/var", text)
+
+
+def test_apis_trust_only_caddys_network_for_the_client_address(services: dict[str, Any]) -> None:
+    """X-Forwarded-For counts only from Caddy's range, never from any peer (`*`)."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "--forwarded-allow-ips" not in dockerfile and "--no-proxy-headers" in dockerfile
+    raw = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    edge_subnet = raw["networks"]["edge"]["ipam"]["config"][0]["subnet"]
+    for name in ("api-1", "api-2"):
+        trusted = _app_env(services[name])["LKK_TRUSTED_PROXIES"]
+        assert trusted == str(edge_subnet).split(":-", 1)[-1].rstrip("}")
+        assert "edge" in services[name]["networks"]
+    assert set(services["caddy"]["networks"]) == {"edge"}, "Caddy is the only other peer on the edge network"
+
+
+def test_shipped_caddyfile_keeps_internal_endpoints_private() -> None:
+    text = (ROOT / "deploy" / "caddy" / "Caddyfile").read_text(encoding="utf-8")
+    matcher = re.search(r"@internal path ([^\n]+)", text)
+    assert matcher, "the Caddyfile names the internal endpoints"
+    paths = set(matcher.group(1).split())
+    assert {"/docs", "/docs/*", "/redoc", "/redoc/*", "/openapi.json", "/metrics", "/metrics/*"} <= paths
+    internal = re.search(r"handle @internal \{\s*respond 404\s*\}", text)
+    proxied = text.index("reverse_proxy")
+    assert internal and internal.start() < proxied, "answered by Caddy, never proxied to the API"

@@ -66,7 +66,7 @@ async def test_login_opens_a_hardened_session_and_logout_ends_it(settings: Setti
         # talks plain HTTP to 127.0.0.1 and would not, so the CSRF cookie goes back by hand.
         page = await web.get("/login")
         csrf_cookie = page.headers["set-cookie"]
-        assert csrf_cookie.startswith("lkk_csrf=") and "Secure" in csrf_cookie
+        assert csrf_cookie.startswith("__Host-lkk_csrf=") and "Secure" in csrf_cookie
         ok = await web.post(
             "/login",
             data={"username": login, "password": PASSWORD, "csrf_token": csrf_of(page)},
@@ -74,7 +74,7 @@ async def test_login_opens_a_hardened_session_and_logout_ends_it(settings: Setti
         )
         assert ok.status_code == 303 and ok.headers["location"] == "/profile"
         cookies = ok.headers.get_list("set-cookie")
-        session_cookie = next(c for c in cookies if c.startswith(f"{secure.session_cookie_name}="))
+        session_cookie = next(c for c in cookies if c.startswith(f"__Host-{secure.session_cookie_name}="))
         assert "Secure" in session_cookie and "HttpOnly" in session_cookie
         assert ok.headers["strict-transport-security"].startswith("max-age=")
 

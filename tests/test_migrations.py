@@ -64,7 +64,8 @@ def test_one_linear_history() -> None:
 
 def test_cli_upgrade_and_check(db_url: str) -> None:
     """What production's one-shot job and a deploy pipeline run."""
-    env = {"PATH": "/usr/bin:/bin", "LKK_DATABASE_URL": db_url}
+    # Development: the guard would refuse the SQLite leg (a real job sets production and PostgreSQL).
+    env = {"PATH": "/usr/bin:/bin", "LKK_DATABASE_URL": db_url, "LKK_ENVIRONMENT": "development"}
 
     def lkk(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "lkk.cli", "db", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

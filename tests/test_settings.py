@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 
@@ -14,10 +15,11 @@ from tests.conftest import ROOT
 
 SAFE_PRODUCTION = {
     "environment": "production",
-    "secret_key": "k" * 48,
+    "secret_key": "q7Hn2vXk9LwZt4RbY8sMc3JfUe6PaD1gWo5NhTiKrVxBl0CyEz",
     "public_base_url": "https://lkk.energosbyt.example.ru",
     "database_url": "postgresql+psycopg://lkk:secret@db.internal:5432/lkk",
     "temporal_address": "temporal.internal:7233",
+    "temporal_tls": True,
     "smtp_host": "relay.internal",
     "smtp_port": 587,
     "smtp_tls": True,
@@ -53,6 +55,13 @@ def test_safe_production_settings_start() -> None:
         ({"smtp_tls": False, "smtp_user": None, "smtp_password": None}, "LKK_SMTP_HOST is a remote relay without TLS"),
         ({"temporal_tls_client_cert_path": "/run/secrets/temporal.pem"}, "go together"),
         ({"rate_limit_storage_uri": "memory://"}, "LKK_RATE_LIMIT_STORAGE_URI"),
+        ({"rate_limit_storage_uri": "MEMORY://"}, "LKK_RATE_LIMIT_STORAGE_URI"),
+        ({"rate_limit_storage_uri": "Memory://"}, "LKK_RATE_LIMIT_STORAGE_URI"),
+        ({"secret_key": "k" * 48}, "LKK_SECRET_KEY"),
+        ({"secret_key": "abcd" * 12}, "LKK_SECRET_KEY"),
+        ({"secret_key": "a" * 40 + "bcdefgh"}, "LKK_SECRET_KEY"),
+        ({"temporal_tls": False}, "LKK_TEMPORAL_ADDRESS is a remote frontend without TLS"),
+        ({"temporal_tls": False, "temporal_address": "10.0.0.5:7233"}, "LKK_TEMPORAL_ADDRESS"),
     ],
 )
 def test_production_refuses(overrides: dict[str, object], complaint: str) -> None:
@@ -74,15 +83,48 @@ def test_plaintext_smtp_is_allowed_only_without_credentials_or_on_loopback() -> 
 
 
 def test_development_defaults_are_accepted() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, environment="development")  # type: ignore[call-arg]
     assert not settings.is_production and settings.database_url.startswith("sqlite")
 
 
+def test_an_unset_environment_runs_the_production_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only an explicit `development` skips the guard; a forgotten variable does not."""
+    monkeypatch.delenv("LKK_ENVIRONMENT", raising=False)
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    assert "unsafe production settings" in str(refused.value)
+
+
+def test_a_local_or_encrypted_temporal_connection_passes() -> None:
+    plain = {"temporal_tls": False}
+    assert production(**plain, temporal_address="127.0.0.1:7233").temporal_address == "127.0.0.1:7233"
+    assert production(**plain, temporal_address="localhost:7233").temporal_address == "localhost:7233"
+    assert production(**plain, temporal_address="[::1]:7233").temporal_address == "[::1]:7233"
+    assert production(**plain, temporal_api_key="cloud-key").temporal_api_key == "cloud-key"
+    assert production(**plain, temporal_allow_plaintext=True).temporal_allow_plaintext  # a trusted network
+
+
+def test_random_secret_keys_pass_the_entropy_check() -> None:
+    for _ in range(200):
+        assert production(secret_key=secrets.token_hex(16)).is_production
+        assert production(secret_key=secrets.token_urlsafe(32)).is_production
+
+
+@pytest.mark.parametrize("value", ["*", "proxy.example", "10.0.0.0/33", "127.0.0.1, *"])
+def test_trusted_proxies_accept_only_addresses_and_networks(value: str) -> None:
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, environment="development", trusted_proxies=value)  # type: ignore[call-arg]
+    assert Settings(_env_file=None, environment="development", trusted_proxies="127.0.0.1, 10.0.0.0/8, ::1").trusted_proxy_list == [  # type: ignore[call-arg]
+        "127.0.0.1", "10.0.0.0/8", "::1"
+    ]
+
+
+@pytest.mark.parametrize("environment", ["production", None], ids=["production", "unset"])
 @pytest.mark.parametrize("command", [["-c", "import api.main"], ["worker.py"]])
-def test_api_and_worker_refuse_to_start_with_unsafe_production_settings(command: list[str]) -> None:
+def test_api_and_worker_refuse_to_start_with_unsafe_production_settings(command: list[str], environment: str | None) -> None:
     env = {
         "PATH": "/usr/bin:/bin",
-        "LKK_ENVIRONMENT": "production",
+        **({"LKK_ENVIRONMENT": environment} if environment else {}),
         "LKK_SECRET_KEY": "hunter2-too-short",
         "LKK_SMTP_PASSWORD": "relay-password-xyz",
     }

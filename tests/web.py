@@ -1,5 +1,5 @@
 """Real HTTP to the real app: uvicorn on a free 127.0.0.1 port, served on the test's own
-event loop (beside an in-process worker), behind the same proxy headers as in production,
+event loop (beside an in-process worker), behind a trusted proxy as in production,
 plus helpers that fill the forms the way a browser does (CSRF token included)."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from lkk.timeutil import utcnow
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CAPTCHA = re.compile(r'name="captcha_id" value="([^"]+)"')
+PROXY = "127.0.0.1"  # the test client stands in for the reverse proxy when it sets `ip`
 
 
 class _Server(uvicorn.Server):
@@ -50,14 +51,18 @@ class _Server(uvicorn.Server):
 
 @asynccontextmanager
 async def web_client(
-    settings: Settings, engine: Engine, temporal: Client | None = None, *, ip: str = "203.0.113.10"
+    settings: Settings, engine: Engine, temporal: Client | None = None, *, ip: str | None = "203.0.113.10"
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app served by uvicorn over a real socket.
 
     The lifespan stays off (it would connect to Temporal and build the guides): the test
     hands the app its context. ``ip`` reaches the app as in production behind the reverse
-    proxy: the client sends ``X-Forwarded-For`` and uvicorn, trusting 127.0.0.1, makes it
-    the ASGI client address (the key of the per-IP rate limits)."""
+    proxy: this client plays the proxy on 127.0.0.1, which the app's settings trust
+    (``LKK_TRUSTED_PROXIES``, unless the test set its own), and appends ``X-Forwarded-For``;
+    the app makes it the client address (the key of the per-IP rate limits).
+    ``ip=None``: a direct client, nothing trusted, no header added."""
+    if ip is not None and not settings.trusted_proxies:
+        settings = settings.model_copy(update={"trusted_proxies": PROXY})
     app = create_app(settings)
     app.state.ctx = AppContext(settings=settings, engine=engine, temporal=temporal)
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
@@ -71,8 +76,7 @@ async def web_client(
         log_config=None,
         log_level="warning",
         access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        proxy_headers=False,  # as in the image: the app trusts proxies from its settings
         timeout_graceful_shutdown=5,
     )
     server = _Server(config)
@@ -87,7 +91,7 @@ async def web_client(
                 raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}") from exc
             raise RuntimeError(f"uvicorn stopped during start-up on 127.0.0.1:{port}")
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers={"X-Forwarded-For": ip}, timeout=60
+            base_url=f"http://127.0.0.1:{port}", headers={"X-Forwarded-For": ip} if ip else None, timeout=60
         ) as client:
             yield client
     finally:

@@ -8,17 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.cookies import set_session_cookie
+from api.cookies import session_token_of, set_session_cookie
 from api.csrf import CSRF_GUARD
+from api.flash import Notice, clear_flash, read_flash, set_flash
 from api.deps import Ctx, CurrentAccount, cabinet_gate
 from api.ratelimit import rate_limit
 from api.routes.contracts_pages import render_profile
 from api.services import passwords as password_svc
 
 router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD])
-
-PASSWORD_CHANGED = "Пароль изменён. Все другие сеансы входа завершены."
-
 
 @router.get("/")
 async def home(account: CurrentAccount) -> RedirectResponse:
@@ -27,15 +25,16 @@ async def home(account: CurrentAccount) -> RedirectResponse:
 
 
 @router.get("/profile", response_class=HTMLResponse)
-async def profile(
-    request: Request, ctx: Ctx, account: CurrentAccount, welcome: int = 0, password_changed: int = 0
-) -> Response:
+async def profile(request: Request, ctx: Ctx, account: CurrentAccount) -> Response:
     if (redirect := cabinet_gate(account)) is not None:
         return redirect
     assert account is not None
-    query = {key: request.query_params.get(key, "") for key in ("bound", "already", "unbound")}
-    notice = PASSWORD_CHANGED if password_changed else None
-    return await render_profile(request, ctx, account, welcome=bool(welcome), notice=notice, query=query)
+    # Notices come only from the server (a signed one-shot cookie), never from the URL.
+    flash = read_flash(request, ctx.settings, session_token_of(request, ctx.settings))
+    page = await render_profile(request, ctx, account, flash=flash)
+    if flash is not None:
+        clear_flash(page, ctx.settings)
+    return page
 
 
 @router.post("/profile/password", response_class=HTMLResponse, dependencies=[rate_limit("password_change")])
@@ -54,6 +53,7 @@ async def change_password(
         changed = await password_svc.change_password(ctx, account, current_password, new_password, new_password_confirm)
     except password_svc.PasswordRejected as rejected:
         return await render_profile(request, ctx, account, password_errors=rejected.errors, status_code=422)
-    response = RedirectResponse("/profile?password_changed=1", status_code=303)
+    response = RedirectResponse("/profile", status_code=303)
     set_session_cookie(response, ctx.settings, changed.session_token)
+    set_flash(response, ctx.settings, changed.session_token, Notice.PASSWORD_CHANGED)
     return response

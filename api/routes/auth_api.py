@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.cookies import clear_session_cookie, set_session_cookie
+from api.cookies import clear_session_cookie, session_token_of, set_session_cookie
 from api.deps import Ctx, CurrentAccount
 from api.ratelimit import client_ip, limiter_of, rate_limit
 from api.services import login as login_svc
@@ -108,7 +108,7 @@ async def create_session(body: LoginIn, request: Request, ctx: Ctx) -> JSONRespo
 @router.delete("/session", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_session(request: Request, ctx: Ctx) -> Response:
     """Log out this session."""
-    token = request.cookies.get(ctx.settings.session_cookie_name)
+    token = session_token_of(request, ctx.settings)
     if token:
         await run_in_threadpool(web_sessions.close_session, ctx.engine, token)
     response = Response(status_code=204)

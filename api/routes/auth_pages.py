@@ -11,8 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api import captcha_view
 from api.captcha_view import Mode
-from api.cookies import clear_session_cookie, set_session_cookie, set_signup_cookie
+from api.cookies import clear_session_cookie, session_token_of, set_session_cookie, set_signup_cookie
 from api.csrf import CSRF_GUARD
+from api.flash import Notice, set_flash
 from api.deps import Ctx, CurrentAccount
 from api.forms import FIELD_REQUIRED
 from api.ratelimit import client_ip, limiter_of, rate_limit
@@ -90,7 +91,7 @@ async def login_submit(
     )
     outcome = result.outcome
     if result.session_token is not None:
-        old = request.cookies.get(ctx.settings.session_cookie_name)
+        old = session_token_of(request, ctx.settings)
         if old:  # a fresh token on every login: no session fixation
             await run_in_threadpool(web_sessions.close_session, ctx.engine, old)
         target = "/password/set" if outcome is login_svc.LoginOutcome.MUST_CHANGE_PASSWORD else "/profile"
@@ -137,7 +138,7 @@ async def login_submit(
 
 @router.post("/logout")
 async def logout(request: Request, ctx: Ctx) -> RedirectResponse:
-    token = request.cookies.get(ctx.settings.session_cookie_name)
+    token = session_token_of(request, ctx.settings)
     if token:
         await run_in_threadpool(web_sessions.close_session, ctx.engine, token)
     response = RedirectResponse("/login", status_code=303)
@@ -198,6 +199,7 @@ async def set_password_submit(
         changed = await password_svc.set_own_password(ctx, account, new_password, new_password_confirm)
     except password_svc.PasswordRejected as rejected:
         return render(request, "set_password.html", {"errors": rejected.errors}, status_code=422)
-    response = RedirectResponse("/profile?password_changed=1", status_code=303)
+    response = RedirectResponse("/profile", status_code=303)
     set_session_cookie(response, ctx.settings, changed.session_token)
+    set_flash(response, ctx.settings, changed.session_token, Notice.PASSWORD_CHANGED)
     return response

@@ -42,7 +42,8 @@ async def new_captcha(request: Request, ctx: Ctx) -> CaptchaOut:
     found = captcha.puzzle(ctx.settings, challenge_id)
     return CaptchaOut(
         captcha_id=challenge_id,
-        image_url=str(request.url_for("captcha_image", captcha_id=challenge_id)),
+        # A path, not url_for's absolute URL: that one takes its host from the Host header.
+        image_url=str(request.app.url_path_for("captcha_image", captcha_id=challenge_id)),
         puzzle=PuzzleOut(salt=found.salt, challenge=found.challenge, max_number=found.max_number),
     )
 

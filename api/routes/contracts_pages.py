@@ -4,12 +4,13 @@ form and the unbind buttons (plain POST forms, redirect after success)."""
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.cookies import session_token_of
 from api.csrf import CSRF_GUARD
+from api.flash import Notice, set_flash
 from api.deps import AppContext, Ctx, CurrentAccount, cabinet_gate
 from api.ratelimit import rate_limit
 from api.routes.contracts_api import BIND_CODES
@@ -28,18 +29,18 @@ async def render_profile(
     ctx: AppContext,
     account: Account,
     *,
-    welcome: bool = False,
     notice: str | None = None,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     password_errors: dict[str, str] | None = None,
     unbind_error: str | None = None,
     status_code: int = 200,
-    query: dict[str, str] | None = None,
+    flash: tuple[Notice, str] | None = None,
 ) -> HTMLResponse:
     contracts = await svc.list_contracts(ctx, account)
-    if notice is None and query is not None:
-        notice = profile_notice(contracts, query.get("bound", ""), int(query.get("already", "0") == "1"), query.get("unbound", ""))
+    welcome = flash is not None and flash[0] is Notice.WELCOME
+    if notice is None and flash is not None:
+        notice = profile_notice(contracts, *flash)
     return render(
         request,
         "profile.html",
@@ -79,8 +80,10 @@ async def bind_submit(
             request, ctx, account, values=kept, errors={"form": svc.SERVICE_UNAVAILABLE}, status_code=503
         )
     if result.succeeded:
-        query = urlencode({"bound": result.contract_number or "", "already": int(result.status is not BindStatus.BOUND)})
-        return RedirectResponse(f"/profile?{query}#contracts", status_code=303)
+        done = RedirectResponse("/profile#contracts", status_code=303)
+        kind = Notice.BOUND if result.status is BindStatus.BOUND else Notice.ALREADY_BOUND
+        set_flash(done, ctx.settings, session_token_of(request, ctx.settings) or "", kind, result.contract_number or "")
+        return done
     errors = dict(result.field_errors)
     errors["form"] = result.message
     response = await render_profile(
@@ -106,21 +109,27 @@ async def unbind_submit(
         return await render_profile(
             request, ctx, account, unbind_error="Договор не привязан к вашему личному кабинету.", status_code=404
         )
-    return RedirectResponse(f"/profile?{urlencode({'unbound': contract_number.strip()})}#contracts", status_code=303)
+    done = RedirectResponse("/profile#contracts", status_code=303)
+    set_flash(done, ctx.settings, session_token_of(request, ctx.settings) or "", Notice.UNBOUND, contract_number.strip())
+    return done
 
 
-def profile_notice(contracts: list[svc.ContractCard], bound: str, already: int, unbound: str) -> str | None:
-    """The message after a redirect. The numbers come from the query string, so a notice
-    is shown only when it matches the cabinet's real contracts (no spoofed messages)."""
+PASSWORD_CHANGED = "Пароль изменён. Все другие сеансы входа завершены."
+
+
+def profile_notice(contracts: list[svc.ContractCard], notice: Notice, number: str) -> str | None:
+    """The message after a redirect, from the server's signed flash (``api.flash``); a
+    contract notice is shown only while it still matches the cabinet's contracts."""
+    if notice is Notice.PASSWORD_CHANGED:
+        return PASSWORD_CHANGED
     held = {card.number for card in contracts}
-    number = _normalized(bound)
-    if number and number in held:
-        if already:
-            return f"Договор № {number} уже привязан к вашему личному кабинету."
-        return f"Договор № {number} привязан к вашему личному кабинету."
-    number = _normalized(unbound)
-    if number and number not in held:
-        return f"Договор № {number} отвязан от вашего личного кабинета."
+    normalized = _normalized(number)
+    if notice in (Notice.BOUND, Notice.ALREADY_BOUND) and normalized and normalized in held:
+        if notice is Notice.ALREADY_BOUND:
+            return f"Договор № {normalized} уже привязан к вашему личному кабинету."
+        return f"Договор № {normalized} привязан к вашему личному кабинету."
+    if notice is Notice.UNBOUND and normalized and normalized not in held:
+        return f"Договор № {normalized} отвязан от вашего личного кабинета."
     return None
 
 

@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api import captcha_view
 from api.captcha_view import Mode
-from api.cookies import SIGNUP_COOKIE, set_session_cookie, set_signup_cookie
+from api.cookies import clear_signup_cookie, set_session_cookie, set_signup_cookie, signup_handle_of
+from api.flash import Notice, set_flash
 from api.csrf import CSRF_GUARD
 from api.deps import Ctx
 from api.ratelimit import rate_limit
@@ -112,7 +113,7 @@ async def register_submit(
 
 
 async def _sent_page(request: Request, ctx: Ctx, message: str | None = None, code: int = 200) -> HTMLResponse:
-    account_id = svc.read_handle(ctx, request.cookies.get(SIGNUP_COOKIE, ""))
+    account_id = svc.read_handle(ctx, signup_handle_of(request, ctx.settings))
     state = await svc.signup_state(ctx, account_id) if account_id else None
     wait_seconds = 0
     if state is not None and state.next_resend_at is not None:
@@ -132,7 +133,7 @@ async def register_sent(request: Request, ctx: Ctx) -> HTMLResponse:
 
 @router.post("/register/resend", response_class=HTMLResponse, dependencies=[rate_limit("resend")])
 async def register_resend(request: Request, ctx: Ctx) -> HTMLResponse:
-    account_id = svc.read_handle(ctx, request.cookies.get(SIGNUP_COOKIE, ""))
+    account_id = svc.read_handle(ctx, signup_handle_of(request, ctx.settings))
     if account_id is None:
         return await _sent_page(request, ctx, RESEND_MESSAGES[svc.ResendOutcome.GONE], 410)
     try:
@@ -159,9 +160,10 @@ async def confirm_submit(request: Request, ctx: Ctx, token: Annotated[str, Form(
     result = await svc.confirm(ctx, token)
     if result.outcome is not ConfirmOutcome.CONFIRMED or result.session_token is None:
         return _confirm_problem(request, result.outcome)
-    response = RedirectResponse("/profile?welcome=1", status_code=303)
+    response = RedirectResponse("/profile", status_code=303)
     set_session_cookie(response, ctx.settings, result.session_token)
-    response.delete_cookie(SIGNUP_COOKIE, path="/")
+    set_flash(response, ctx.settings, result.session_token, Notice.WELCOME)
+    clear_signup_cookie(response, ctx.settings)
     return response
 
 
