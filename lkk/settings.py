@@ -213,6 +213,10 @@ class Settings(BaseSettings):
     login_lockout_base_seconds: int = Field(default=60, description="The first lockout; each further failure doubles it.")
     login_lockout_max_seconds: int = Field(default=30 * 60, description="The longest lockout.")
     login_failure_memory_seconds: int = Field(default=24 * 3600, description="A quiet period this long forgets old failures.")
+    purge_interval_seconds: int = Field(
+        default=3600,
+        description="How often the worker's Temporal Schedule purges stale login-throttle rows and binding counters.",
+    )
 
     # Per-client-IP rate limits (``limits`` notation, several joined by ";").
     rate_limit_storage_uri: str = Field(
