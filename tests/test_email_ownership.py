@@ -10,6 +10,7 @@ with the real worker on the Temporal dev server and mail through the SMTP sink.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -75,7 +76,7 @@ async def link_of(w: World, address: str, login: str, count: int) -> str:
 
 async def outcome(w: World, account_id: str) -> OnboardingResult:
     handle = w.client.get_workflow_handle(onboarding_workflow_id(account_id), result_type=OnboardingResult)
-    return await handle.result()
+    return await asyncio.wait_for(handle.result(), timeout=60)  # real time: an early end, or a failure
 
 
 async def details(w: World, account_id: str) -> str:
