@@ -12,9 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.contracts import ContractActivities
+from activities.maintenance import MaintenanceActivities
 from activities.password import PasswordActivities
 from activities.signup import SignupActivities
 from lkk import metrics
@@ -22,10 +24,12 @@ from lkk.billing.registry import SqlBillingRegistry
 from lkk.db import engine_for
 from lkk.logging_setup import configure_logging
 from lkk.mail.sender import SmtpSender
+from lkk.schedules import ensure_purge_schedule
 from lkk.security.passwords import hasher_for
 from lkk.settings import Settings, get_settings
 from lkk.temporal import connect, exit_skipping_finalization, metrics_runtime
 from workflows.contract_binding import ContractBindingWorkflow, ContractUnbindingWorkflow
+from workflows.maintenance import PurgeStaleCountersWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.password_changed import PasswordChangedNoticeWorkflow
 from workflows.password_reset import PasswordResetWorkflow
@@ -36,6 +40,7 @@ WORKFLOWS = [
     ContractUnbindingWorkflow,
     PasswordResetWorkflow,
     PasswordChangedNoticeWorkflow,
+    PurgeStaleCountersWorkflow,
 ]
 
 log = logging.getLogger("lkk.worker")
@@ -48,6 +53,7 @@ def build_activities(settings: Settings) -> list[object]:
     password = PasswordActivities(engine, settings, sender)
     # The registry verifies binding codes with argon2 (the hash carries its own cost).
     contracts = ContractActivities(engine, settings, sender, SqlBillingRegistry(engine, hasher_for(settings)))
+    maintenance = MaintenanceActivities(engine, settings)
     return [
         signup.send_confirmation_email,
         signup.expire_signup,
@@ -55,6 +61,7 @@ def build_activities(settings: Settings) -> list[object]:
         password.send_password_reset_email,
         password.expire_password_reset,
         password.send_password_changed_email,
+        maintenance.purge_stale_counters,
     ]
 
 
@@ -77,6 +84,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
         )
         async with worker:
+            await _ensure_schedules(client, settings)
             log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address)
             heartbeat = asyncio.create_task(_heartbeat(settings.worker_heartbeat_file, stop))
             await stop.wait()
@@ -86,6 +94,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                 settings.worker_graceful_shutdown_seconds,
             )
         log.info("worker stopped")
+
+
+async def _ensure_schedules(client: Client, settings: Settings) -> None:
+    # Idempotent: every worker start makes sure the schedule exists and matches the settings.
+    # A failure is logged, not fatal: serving workflows matters more than housekeeping.
+    try:
+        await ensure_purge_schedule(client, settings)
+    except Exception:
+        log.exception("could not create or update the purge schedule; it runs as last configured")
 
 
 HEARTBEAT_SECONDS = 5.0

@@ -19,6 +19,7 @@ from lkk.billing import binding_requests, bindings
 from lkk.billing.bindings import BindStatus
 from lkk.billing.lockout import LockoutPolicy
 from lkk.billing.registry import BillingRegistry
+from lkk.mail.message_id import mail_key
 from lkk.mail.render import branding, render_mail
 from lkk.mail.sender import MailRejected, SmtpSender
 from lkk.models import Account, AccountStatus
@@ -112,7 +113,8 @@ class ContractActivities:
             **branding(self._settings),
         )
         try:
-            self._sender.send(mail)
+            # One reminder per onboarding run.
+            self._sender.send(mail, key=mail_key(activity.info().workflow_id, "binding_reminder", 0))
         except MailRejected as err:
             raise ApplicationError(str(err), type="MailRejected", non_retryable=True) from None
         log.info("binding reminder sent for account %s", params.account_id)

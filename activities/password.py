@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from lkk.mail.message_id import mail_key
 from lkk.mail.render import branding, render_mail
 from lkk.mail.sender import MailRejected, SmtpSender
 from lkk.security.one_time import new_one_time_password
@@ -71,7 +72,10 @@ class PasswordActivities:
             login_url=f"{self._settings.public_base_url_clean}/login",
             **branding(self._settings),
         )
-        _send(self._sender, mail)
+        # Each attempt mails a new one-time password: a new e-mail, so a receiver that drops
+        # duplicate Message-IDs must not drop it (the newest password is the valid one).
+        info = activity.info()
+        _send(self._sender, mail, mail_key(info.workflow_id, "password_reset", f"{params.seq}.{info.attempt}"))
         log.info("password reset e-mail #%d sent for account %s", params.seq, params.account_id)
         return SendPasswordResetResult(sent=True, expires_at=expires_at)
 
@@ -95,13 +99,13 @@ class PasswordActivities:
             forgot_url=f"{self._settings.public_base_url_clean}/password/forgot",
             **branding(self._settings),
         )
-        _send(self._sender, mail)
+        _send(self._sender, mail, mail_key(activity.info().workflow_id, "password_changed", 0))
         log.info("password-changed notice sent for account %s (%s)", params.account_id, params.reason.value)
         return SendPasswordChangedResult(sent=True)
 
 
-def _send(sender: SmtpSender, mail: object) -> None:
+def _send(sender: SmtpSender, mail: object, key: str) -> None:
     try:
-        sender.send(mail)  # type: ignore[arg-type]
+        sender.send(mail, key=key)  # type: ignore[arg-type]
     except MailRejected as err:
         raise ApplicationError(str(err), type="MailRejected", non_retryable=True) from None

@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from lkk import metrics
+from lkk.mail.message_id import mail_key
 from lkk.mail.render import branding, render_mail
 from lkk.mail.sender import MailRejected, MailTemporarilyFailed, SmtpSender
 from lkk.settings import Settings
@@ -58,7 +59,8 @@ class SignupActivities:
         )
         # Log lines get the workflow id from the logging filter; never the address or link.
         try:
-            self._sender.send(mail)
+            # Every retry of send number seq is the same logical e-mail (its link stays valid).
+            self._sender.send(mail, key=mail_key(activity.info().workflow_id, "confirmation", params.seq))
         except MailRejected as err:
             metrics.CONFIRMATION_EMAILS.labels("rejected").inc()
             log.warning("confirmation e-mail #%d rejected permanently: %s", params.seq, err)

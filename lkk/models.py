@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import uuid4
 
-from sqlalchemy import Column, DateTime, ForeignKey, LargeBinary, String
+from sqlalchemy import Column, DateTime, ForeignKey, Index, LargeBinary, String, text
 from sqlmodel import Field, SQLModel
 
 # Deterministic constraint names, the same on SQLite and PostgreSQL, so a later
@@ -38,17 +38,34 @@ class AccountStatus(StrEnum):
     ACTIVE = "active"  # e-mail confirmed
 
 
+# The address belongs to the account that confirmed it: unique among active accounts
+# only, so a pending sign-up never keeps the address's owner out. A partial unique
+# index (SQLite and PostgreSQL both have them) makes two simultaneous confirmations
+# of one address end with exactly one winner.
+CONFIRMED_EMAIL_INDEX = "uq_accounts_email_key_active"
+
+
 class Account(SQLModel, table=True):
-    """A cabinet user. Login and e-mail are unique among live (pending or active) accounts;
-    an expired sign-up is deleted, which frees both."""
+    """A cabinet user. The login is unique among live (pending or active) accounts; the
+    e-mail only among active ones (several pending sign-ups may name one address until
+    one of them is confirmed). An expired or superseded sign-up is deleted."""
 
     __tablename__ = "accounts"
+    __table_args__ = (
+        Index(
+            CONFIRMED_EMAIL_INDEX,
+            "email_key",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
 
     id: str = Field(default_factory=_uuid_hex, primary_key=True, max_length=32)
     login: str = Field(max_length=64)
     login_key: str = Field(max_length=64, unique=True, description="casefolded login")
     email: str = Field(max_length=254)
-    email_key: str = Field(max_length=254, unique=True, description="lower-cased e-mail")
+    email_key: str = Field(max_length=254, index=True, description="lower-cased local part @ punycode domain")
     phone: str | None = Field(default=None, max_length=20, description="E.164")
     password_hash: str = Field(max_length=255)
     status: AccountStatus = Field(sa_column=Column(String(16), nullable=False, index=True))

@@ -231,6 +231,10 @@ class Settings(BaseSettings):
     login_lockout_base_seconds: int = Field(default=60, description="The first lockout; each further failure doubles it.")
     login_lockout_max_seconds: int = Field(default=30 * 60, description="The longest lockout.")
     login_failure_memory_seconds: int = Field(default=24 * 3600, description="A quiet period this long forgets old failures.")
+    purge_interval_seconds: int = Field(
+        default=3600,
+        description="How often the worker's Temporal Schedule purges stale login-throttle rows and binding counters.",
+    )
 
     # The edge: which peers may tell us the client's address (X-Forwarded-For).
     trusted_proxies: str = Field(

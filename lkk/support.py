@@ -20,7 +20,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from lkk import validation
-from lkk.models import Account
+from lkk.models import Account, AccountStatus
 from lkk.settings import Settings
 from lkk.temporal import onboarding_workflow_id, ui_link
 from workflows.display import msk
@@ -75,9 +75,11 @@ def _account_by_login(engine: Engine, login: str) -> Account | None:
         return session.exec(select(Account).where(Account.login_key == validation.login_key(login))).first()
 
 
-def _account_by_email(engine: Engine, email: str) -> Account | None:
+def _accounts_by_email(engine: Engine, email: str) -> list[Account]:
+    """The confirmed owner first, then pending sign-ups naming the same address (several may)."""
     with Session(engine) as session:
-        return session.exec(select(Account).where(Account.email_key == validation.email_key(email))).first()
+        found = session.exec(select(Account).where(Account.email_key == validation.email_key(email))).all()
+    return sorted(found, key=lambda account: (account.status != AccountStatus.ACTIVE, account.created_at))
 
 
 async def find(
@@ -89,16 +91,18 @@ async def find(
     logins: list[str] = []
     workflow_ids: list[str] = []
     if email is not None:
-        account = _account_by_email(engine, email)
-        if account is None:
+        accounts = _accounts_by_email(engine, email)
+        if not accounts:
             result.notes.append(
-                "No account with this e-mail in the DB. An unconfirmed sign-up is deleted when it expires, "
-                "and the e-mail is never stored in Temporal: ask the customer for the login and use --login."
+                "No account with this e-mail in the DB. An unconfirmed sign-up is deleted when it expires "
+                "(or when another sign-up confirms the address), and the e-mail is never stored in Temporal: "
+                "ask the customer for the login and use --login."
             )
             return result
-        result.notes.append(f"DB: account {account.id} (login {account.login}, {account.status}).")
-        logins.append(account.login)
-        workflow_ids.append(onboarding_workflow_id(account.id))
+        for account in accounts:
+            result.notes.append(f"DB: account {account.id} (login {account.login}, {account.status}).")
+            logins.append(account.login)
+            workflow_ids.append(onboarding_workflow_id(account.id))
     else:
         assert login is not None
         logins.append(login)

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import idna
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -39,19 +40,51 @@ def login_key(login: str) -> str:
     return login.strip().casefold()
 
 
+EMAIL_LOCAL_PART_NOT_ASCII = (
+    "Часть адреса до знака @ может содержать только латинские буквы, цифры и знаки . _ - +: "
+    "письмо на такой адрес не дойдёт. Проверьте раскладку клавиатуры."
+)
+
+
 def normalize_email(value: str) -> str:
     candidate = value.strip()
     if not candidate:
         raise ValueError("Укажите адрес электронной почты.")
+    local = candidate.rpartition("@")[0]
+    if local and not local.isascii():
+        # Our mail goes out without SMTPUTF8: such an address cannot be delivered to.
+        raise ValueError(EMAIL_LOCAL_PART_NOT_ASCII)
     try:
-        result = validate_email(candidate, check_deliverability=False)
+        result = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
         raise ValueError("Введите адрес электронной почты в формате name@example.ru.") from None
     return result.normalized
 
 
 def email_key(email: str) -> str:
-    return email.strip().lower()
+    """One form for addresses that look the same: lower-cased local part, IDN domain as
+    lower-case punycode (so ``почта.рф``, ``ПОЧТА.РФ`` and ``xn--80a1acny.xn--p1ai`` match)."""
+    local, at, domain = email.strip().rpartition("@")
+    if not at:
+        return email.strip().lower()
+    return f"{local.lower()}@{ascii_domain(domain)}"
+
+
+def ascii_domain(domain: str) -> str:
+    """The domain as SMTP carries it (punycode, UTS #46 mapping: full-width and upper case folded)."""
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError):
+        return unicodedata.normalize("NFKC", domain).lower()
+
+
+def smtp_address(email: str) -> str | None:
+    """The address as an ASCII-only SMTP envelope needs it; None when it cannot be one."""
+    local, at, domain = email.strip().rpartition("@")
+    if not at or not local.isascii():
+        return None
+    ascii_dom = ascii_domain(domain)
+    return f"{local}@{ascii_dom}" if ascii_dom.isascii() else None
 
 
 def normalize_phone(value: str | None) -> str | None:

@@ -1,7 +1,8 @@
 """Retry policy of the confirmation e-mail (workflows/onboarding.py MAIL_RETRY) against
 real SMTP faults from the dev sink's switch, on the time-skipping server:
 an SMTP outage of an hour only delays the e-mail; a permanent 5xx rejection is
-tried once and shown to support in the run's state and current details."""
+tried once, ends the sign-up (freeing its login) and is shown to support in the run's
+state and current details."""
 
 from __future__ import annotations
 
@@ -67,9 +68,11 @@ async def test_smtp_down_for_an_hour_delays_the_email_but_keeps_the_signup(
         assert state.stage is OnboardingStage.AWAITING_CONTRACT  # the sign-up survived the outage
 
 
-async def test_permanent_rejection_is_tried_once_and_shown_to_support(
+async def test_permanent_rejection_is_tried_once_and_ends_the_signup_visibly(
     time_skipping_env: WorkflowEnvironment, settings: Settings, engine: Engine, smtp_switch: MailSinkProcess
 ) -> None:
+    """A 5xx is not retried, and the sign-up does not sit on its login for 72 hours: it
+    ends as undeliverable, support reads why, and the customer can register again."""
     client = time_skipping_env.client
     mailbox = smtp_switch.mailbox
     async with running_worker(client, settings) as worker_settings:
@@ -81,25 +84,25 @@ async def test_permanent_rejection_is_tried_once_and_shown_to_support(
         workflow_id = onboarding_workflow_id(registered.account_id)
         handle = client.get_workflow_handle(workflow_id, result_type=OnboardingResult)
 
-        await time_skipping_env.sleep(timedelta(minutes=30))
+        result = await handle.result()
+        assert result.stage is OnboardingStage.UNDELIVERABLE and result.emails_sent == 0
         state = await handle.query(STATE_QUERY, result_type=OnboardingState)
-        assert state.stage is OnboardingStage.AWAITING_EMAIL and state.emails_sent == 0
+        assert state.stage is OnboardingStage.UNDELIVERABLE
         assert state.mail_problem is not None
         assert "отклонил" in state.mail_problem and "550" in state.mail_problem
+        assert svc.ended_notice(state) == svc.UNDELIVERABLE_NOTICE  # what «Проверьте почту» says
         metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
         assert "НЕ ОТПРАВЛЕНО" in metadata.current_details and "550" in metadata.current_details
+        assert "не доставляется" in metadata.current_details  # the stage title support reads first
 
         history = await handle.fetch_history()
         started = [e.activity_task_started_event_attributes for e in history.events
                    if e.HasField("activity_task_started_event_attributes")]
-        assert [s.attempt for s in started] == [1], "a 5xx rejection is not retried"
-        assert not (await handle.describe()).raw_description.pending_activities
+        assert [s.attempt for s in started] == [1, 1], "a 5xx rejection is not retried; then the sign-up is deleted"
         assert email not in history_text(history.to_json_dict())  # the address stays out of history
 
-        # Once the cause is fixed, the customer (or support, on their behalf) asks for a resend.
+        # The login and the address are free: the customer registers again (with a correct address).
         await mailbox.set_smtp_mode_async("accept")
-        await time_skipping_env.sleep(timedelta(seconds=61))
-        assert (await svc.resend(ctx, registered.account_id)).outcome is svc.ResendOutcome.SENT
+        again = await sign_up(ctx, login)
+        assert again.account_id != registered.account_id
         await confirmation_token(mailbox, email)
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
-        assert state.emails_sent == 1 and state.mail_problem is None

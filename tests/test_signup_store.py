@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from lkk import validation
+from lkk.db import session_scope
+from lkk.models import Account, AccountStatus
 from lkk.store import signups
 from lkk.timeutil import utcnow
 
@@ -24,15 +30,104 @@ def _signup(login: str, email: str) -> signups.NewSignup:
     )
 
 
-def test_login_and_email_are_unique_case_insensitively(engine: Engine) -> None:
+def test_login_is_unique_and_the_email_only_once_confirmed(engine: Engine) -> None:
+    """A pending sign-up holds its login, not its address: the address's owner can still
+    sign up; once an address is confirmed, it is taken (case-insensitively)."""
     now = utcnow()
-    signups.reserve(engine, _signup("Romashka", "buh@romashka.ru"), now=now, claim_until=now + timedelta(minutes=15))
+    claim = now + timedelta(minutes=15)
+    squatter = signups.reserve(engine, _signup("Romashka", "buh@romashka.ru"), now=now, claim_until=claim)
     with pytest.raises(signups.SignupConflict) as login_taken:
-        signups.reserve(engine, _signup("ROMASHKA", "other@romashka.ru"), now=now, claim_until=now + timedelta(minutes=15))
+        signups.reserve(engine, _signup("ROMASHKA", "other@romashka.ru"), now=now, claim_until=claim)
     assert login_taken.value.fields == {"login"}
+    owner = signups.reserve(engine, _signup("owner", "BUH@romashka.ru"), now=now, claim_until=claim)
+    token = _link(engine, owner, now)
+    result = signups.confirm(engine, token, now=now)
+    assert result.outcome is signups.ConfirmOutcome.CONFIRMED and result.superseded == (squatter,)
+    assert signups.expire(engine, squatter) is True  # already gone: its workflow ends, its login is free
+    signups.reserve(engine, _signup("romashka", "new@romashka.ru"), now=now, claim_until=claim)
     with pytest.raises(signups.SignupConflict) as email_taken:
-        signups.reserve(engine, _signup("other", "BUH@romashka.ru"), now=now, claim_until=now + timedelta(minutes=15))
+        signups.reserve(engine, _signup("third", "Buh@Romashka.ru"), now=now, claim_until=claim)
     assert email_taken.value.fields == {"email"}
+
+
+def _link(engine: Engine, account_id: str, now: datetime) -> str:
+    link = signups.issue_confirmation_link(
+        engine, account_id, seq=0, signup_expires_at=now + timedelta(hours=72), now=now
+    )
+    assert link is not None
+    return link.token
+
+
+def test_look_alike_idn_addresses_are_one_address(engine: Engine) -> None:
+    now = utcnow()
+    claim = now + timedelta(minutes=15)
+    first = signups.reserve(engine, _signup("idn-one", validation.normalize_email("Buh@ПОЧТА.РФ")), now=now, claim_until=claim)
+    assert signups.confirm(engine, _link(engine, first, now), now=now).outcome is signups.ConfirmOutcome.CONFIRMED
+    # Support and recovery key what was typed, not always a normalised form: one key for all.
+    assert validation.email_key("buh@xn--80a1acny.xn--p1ai") == validation.email_key("Buh@ПОЧТА.РФ")
+    assert validation.email_key("buh@ｅｘａｍｐｌｅ.ru") == validation.email_key("BUH@example.ru")
+    for look_alike in ("buh@почта.рф", "buh@xn--80a1acny.xn--p1ai", "BUH@Почта.рф"):
+        with pytest.raises(signups.SignupConflict) as taken:
+            signups.reserve(engine, _signup(f"idn-{uuid.uuid4().hex[:6]}", validation.normalize_email(look_alike)),
+                            now=now, claim_until=claim)
+        assert taken.value.fields == {"email"}, look_alike
+
+
+def test_a_sign_up_made_after_the_address_was_confirmed_is_superseded_at_its_confirmation(engine: Engine) -> None:
+    """Reserve and confirm race: a pending sign-up of an already confirmed address can
+    exist; its link then ends it instead of activating a second owner."""
+    now = utcnow()
+    claim = now + timedelta(minutes=15)
+    winner = signups.reserve(engine, _signup("early", "race@example.ru"), now=now, claim_until=claim)
+    late = signups.reserve(engine, _signup("late", "race@example.ru"), now=now, claim_until=claim)
+    late_token = _link(engine, late, now)
+    # As if "late" had been reserved just after "winner" locked the address's rows.
+    with session_scope(engine) as session:
+        session.exec(update(Account).where(Account.id == winner).values(status=AccountStatus.ACTIVE, expires_at=None))
+    result = signups.confirm(engine, late_token, now=now)
+    assert result.outcome is signups.ConfirmOutcome.SUPERSEDED and result.superseded == (late,)
+    assert signups.expire(engine, late) is True
+
+
+def test_confirmed_addresses_are_unique_in_the_database_itself(engine: Engine) -> None:
+    """The partial unique index: a second active account of one address cannot be written."""
+    now = utcnow()
+    claim = now + timedelta(minutes=15)
+    ids = [signups.reserve(engine, _signup(f"dup{i}", "dup@example.ru"), now=now, claim_until=claim) for i in range(2)]
+    with session_scope(engine) as session:
+        session.exec(update(Account).where(Account.id == ids[0]).values(status=AccountStatus.ACTIVE))
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.exec(update(Account).where(Account.id == ids[1]).values(status=AccountStatus.ACTIVE))
+
+
+def test_simultaneous_confirmations_of_one_address_have_exactly_one_winner(engine: Engine) -> None:
+    now = utcnow()
+    claim = now + timedelta(minutes=15)
+    tokens = [
+        _link(engine, signups.reserve(engine, _signup(f"twin{i}", "twin@example.ru"), now=now, claim_until=claim), now)
+        for i in range(6)
+    ]
+    barrier = threading.Barrier(len(tokens))
+    outcomes: list[signups.ConfirmOutcome] = []
+
+    def attempt(token: str) -> None:
+        barrier.wait()
+        outcomes.append(signups.confirm(engine, token, now=now).outcome)
+
+    threads = [threading.Thread(target=attempt, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == len(tokens) and outcomes.count(signups.ConfirmOutcome.CONFIRMED) == 1, outcomes
+    # A loser that read its token or account after the winner committed finds it gone
+    # (invalid / expired); its workflow still learns "superseded" from the winner.
+    assert set(outcomes) - {signups.ConfirmOutcome.CONFIRMED} <= {
+        signups.ConfirmOutcome.SUPERSEDED, signups.ConfirmOutcome.INVALID, signups.ConfirmOutcome.EXPIRED
+    }, outcomes
+    with session_scope(engine) as session:
+        rows = session.exec(select(Account.status).where(Account.email_key == "twin@example.ru")).all()
+    assert rows == [AccountStatus.ACTIVE]  # the others are deleted: their logins are free
 
 
 def test_api_crash_after_reserving_leaves_only_a_lapsing_claim(engine: Engine) -> None:

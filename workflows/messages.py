@@ -22,6 +22,8 @@ class OnboardingStage(StrEnum):
     ONBOARDED = "onboarded"
     EXPIRED = "expired"  # never confirmed: the sign-up was deleted
     NO_CONTRACT = "no_contract"  # confirmed, but nothing bound before the wait ended
+    SUPERSEDED = "superseded"  # another sign-up confirmed the same address first: deleted
+    UNDELIVERABLE = "undeliverable"  # the confirmation e-mail was refused for good: deleted
 
 
 class OnboardingInput(BaseModel):
@@ -49,6 +51,12 @@ class EmailConfirmed(BaseModel):
     """Signal: the customer confirmed the e-mail (the API already activated the account)."""
 
     confirmed_at: datetime
+
+
+class SignupSuperseded(BaseModel):
+    """Signal: another sign-up confirmed this one's address; the API already deleted this one."""
+
+    superseded_at: datetime
 
 
 class ResendRequest(BaseModel):
@@ -229,3 +237,15 @@ class BoundContractInfo(BaseModel):
 class BindingReminderResult(BaseModel):
     sent: bool
     already_bound: BoundContractInfo = BoundContractInfo()  # set instead of sending
+
+
+# --- housekeeping ---------------------------------------------------------------------
+
+
+class PurgeInput(BaseModel):
+    """Input of the scheduled ``PurgeStaleCounters`` run (the settings decide the periods)."""
+
+
+class PurgeResult(BaseModel):
+    login_throttles: int
+    binding_counters: int

@@ -2,7 +2,11 @@
 
 Stages: awaiting e-mail confirmation → awaiting contract binding → onboarded (the
 first successful binding). A sign-up that is not confirmed within its time to live
-expires: the pending account is deleted, which frees its login and e-mail. A
+expires: the pending account is deleted, which frees its login and e-mail. A sign-up
+ends early as ``superseded`` when another sign-up confirmed the same address first
+(the API deleted this one and signals ``signup_superseded``), and as ``undeliverable``
+when the confirmation e-mail was refused for good (the activity deletes it): in both
+cases the login is free again and support reads why in the run's details. A
 confirmed customer who binds nothing gets one reminder e-mail after
 ``binding_reminder_seconds``; after ``binding_wait_seconds`` the run ends as
 ``no_contract`` (the account stays active; binding still works through the short
@@ -46,10 +50,12 @@ with workflow.unsafe.imports_passed_through():
         ResendAccepted,
         ResendRequest,
         SendConfirmationInput,
+        SignupSuperseded,
     )
     from workflows.search_attributes import LKK_CONTRACT, LKK_STAGE
 
 CONFIRM_SIGNAL = "email_confirmed"
+SUPERSEDED_SIGNAL = "signup_superseded"
 RESEND_UPDATE = "request_resend"
 BIND_UPDATE = "bind_contract"
 STATE_QUERY = "state"
@@ -64,6 +70,10 @@ MAIL_RETRY = RetryPolicy(
     non_retryable_error_types=["MailRejected"],
 )
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+
+# Patch ids (docs/ops.md, "Changing a workflow"): runs recorded before them replay unchanged.
+SUPERSEDED_PATCH = "signup-superseded"
+UNDELIVERABLE_PATCH = "undeliverable-ends-signup"
 
 
 class ResendRefused(ApplicationError):
@@ -87,6 +97,8 @@ class OnboardingWorkflow:
         self._last_resend_requested_at: datetime | None = None
         self._confirmed_at: datetime | None = None
         self._mail_problem: str | None = None
+        self._superseded_at: datetime | None = None
+        self._undeliverable = False  # a confirmation e-mail was refused for good
         self._events: list[str] = []
         self._contract: BoundContractInfo | None = None  # the first binding
         self._reminders_sent = 0
@@ -100,14 +112,26 @@ class OnboardingWorkflow:
         self._log(f"Регистрация начата {msk(workflow.now())}, срок подтверждения до {msk(self._signup_expires_at)}")
         seq_sent = -1
         while self._confirmed_at is None:
+            if self._superseded_at is not None and workflow.patched(SUPERSEDED_PATCH):
+                self._log(
+                    f"Адрес e-mail подтверждён другой регистрацией {msk(self._superseded_at)}: "
+                    "эта регистрация отменена и удалена, логин освобождён"
+                )
+                return self._finish(OnboardingStage.SUPERSEDED)
             if seq_sent + 1 < self._sends_requested:
                 seq_sent += 1
                 await self._send_confirmation(seq_sent)
+                if self._undeliverable:
+                    if await self._drop_undeliverable():
+                        return self._finish(OnboardingStage.UNDELIVERABLE)
+                    self._confirmed_at = workflow.now()  # confirmed with an earlier link meanwhile
                 continue
             remaining = self._signup_expires_at - workflow.now()
             try:
                 await workflow.wait_condition(
-                    lambda: self._confirmed_at is not None or seq_sent + 1 < self._sends_requested,
+                    lambda: self._confirmed_at is not None
+                    or seq_sent + 1 < self._sends_requested
+                    or self._superseded_at is not None,
                     timeout=max(remaining, timedelta(0)),
                     timeout_summary="срок подтверждения e-mail",
                 )
@@ -213,6 +237,8 @@ class OnboardingWorkflow:
         except ActivityError as err:
             self._mail_problem = _describe_mail_failure(err)
             self._log(f"{label}: НЕ ОТПРАВЛЕНО — {self._mail_problem}")
+            if _is_rejection(err) and workflow.patched(UNDELIVERABLE_PATCH):
+                self._undeliverable = True
             return
         if result.sent:
             # Workflow time, not the worker's clock: the cooldown is computed in workflow time.
@@ -233,7 +259,29 @@ class OnboardingWorkflow:
             self._log(f"Регистрация истекла {msk(workflow.now())}: логин и e-mail освобождены")
         return result.expired
 
+    async def _drop_undeliverable(self) -> bool:
+        """Delete the sign-up whose address cannot receive mail, so the customer can
+        register again with a correct one. False: it was confirmed meanwhile (an earlier link)."""
+        result = await workflow.execute_activity_method(
+            SignupActivities.expire_signup,
+            ExpireSignupInput(account_id=self._params.account_id),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+            summary="Удаление регистрации: письмо не доставляется",
+        )
+        if result.expired:
+            self._log(
+                f"Регистрация отменена {msk(workflow.now())}: письмо со ссылкой подтверждения не доставляется, "
+                "логин и e-mail освобождены — клиент может зарегистрироваться заново с правильным адресом"
+            )
+        return result.expired
+
     # --- messages -------------------------------------------------------------
+
+    @workflow.signal(name=SUPERSEDED_SIGNAL)
+    def signup_superseded(self, signal: SignupSuperseded) -> None:
+        if self._confirmed_at is None and self._superseded_at is None:
+            self._superseded_at = signal.superseded_at
 
     @workflow.signal(name=CONFIRM_SIGNAL)
     def email_confirmed(self, signal: EmailConfirmed) -> None:
@@ -333,6 +381,11 @@ class OnboardingWorkflow:
             bound_at=self._contract.bound_at if self._contract else None,
             reminders_sent=self._reminders_sent,
         )
+
+
+def _is_rejection(err: ActivityError) -> bool:
+    cause = err.cause
+    return isinstance(cause, ApplicationError) and cause.type == "MailRejected"
 
 
 def _describe_mail_failure(err: ActivityError, window: str = "до истечения срока регистрации") -> str:

@@ -58,6 +58,10 @@ class SignupStateOut(BaseModel):
     resends_left: int
     next_resend_at: datetime | None
     signup_expires_at: datetime
+    notice: str | None = Field(
+        default=None,
+        description="Why the sign-up ended early (e-mail undeliverable, address confirmed elsewhere) and what to do.",
+    )
 
 
 class ConfirmIn(BaseModel):
@@ -130,7 +134,7 @@ async def registration_status(body: HandleIn, ctx: Ctx) -> SignupStateOut | JSON
     state = await svc.signup_state(ctx, account_id) if account_id else None
     if state is None:
         return _error(404, "Регистрация не найдена.")
-    return SignupStateOut.model_validate(state.model_dump())
+    return SignupStateOut.model_validate({**state.model_dump(), "notice": svc.ended_notice(state)})
 
 
 @router.post(
@@ -144,6 +148,7 @@ async def confirm_email(body: ConfirmIn, ctx: Ctx) -> JSONResponse:
     codes = {
         ConfirmOutcome.CONFIRMED: 200,
         ConfirmOutcome.ALREADY_CONFIRMED: 409,
+        ConfirmOutcome.SUPERSEDED: 409,
         ConfirmOutcome.EXPIRED: 410,
         ConfirmOutcome.INVALID: 400,
     }

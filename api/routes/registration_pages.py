@@ -34,6 +34,11 @@ CONFIRM_MESSAGES = {
         "Срок действия ссылки истёк",
         "Регистрация не была подтверждена вовремя и удалена. Зарегистрируйтесь заново — логин и адрес снова свободны.",
     ),
+    ConfirmOutcome.SUPERSEDED: (
+        "Адрес уже подтверждён в другой регистрации",
+        "Этот адрес электронной почты уже подтверждён в другой регистрации, поэтому эта регистрация отменена. "
+        "Если адрес ваш, войдите в личный кабинет или восстановите пароль.",
+    ),
     ConfirmOutcome.INVALID: (
         "Ссылка недействительна",
         "Ссылка неверна, устарела или заменена более новой. Откройте ссылку из последнего письма "
@@ -121,7 +126,7 @@ async def _sent_page(request: Request, ctx: Ctx, message: str | None = None, cod
     return render(
         request,
         "register_sent.html",
-        {"state": state, "message": message, "wait_seconds": wait_seconds},
+        {"state": state, "message": message, "wait_seconds": wait_seconds, "notice": svc.ended_notice(state)},
         status_code=code,
     )
 
@@ -169,9 +174,15 @@ async def confirm_submit(request: Request, ctx: Ctx, token: Annotated[str, Form(
 
 def _confirm_problem(request: Request, outcome: ConfirmOutcome) -> HTMLResponse:
     title, text = CONFIRM_MESSAGES[outcome]
-    code = {ConfirmOutcome.ALREADY_CONFIRMED: 409, ConfirmOutcome.EXPIRED: 410}.get(outcome, 400)
+    code = {
+        ConfirmOutcome.ALREADY_CONFIRMED: 409,
+        ConfirmOutcome.SUPERSEDED: 409,
+        ConfirmOutcome.EXPIRED: 410,
+    }.get(outcome, 400)
     if outcome is ConfirmOutcome.ALREADY_CONFIRMED:
         kind, actions = "info", [("/login", "Войти в Личный кабинет")]
+    elif outcome is ConfirmOutcome.SUPERSEDED:
+        kind, actions = "warning", [("/login", "Вход в систему"), ("/password/forgot", "Восстановить пароль")]
     else:
         kind, actions = "warning", [("/register", "Зарегистрироваться заново"), ("/login", "Вход в систему")]
     context = {"title": title, "text": text, "outcome": outcome.value, "kind": kind, "actions": actions}

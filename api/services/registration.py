@@ -39,14 +39,25 @@ from workflows.messages import (
     OnboardingState,
     ResendAccepted,
     ResendRequest,
+    SignupSuperseded,
 )
-from workflows.onboarding import CONFIRM_SIGNAL, RESEND_UPDATE, STATE_QUERY, OnboardingWorkflow
+from workflows.onboarding import CONFIRM_SIGNAL, RESEND_UPDATE, STATE_QUERY, SUPERSEDED_SIGNAL, OnboardingWorkflow
 from workflows.search_attributes import LKK_LOGIN, LKK_STAGE
 
 log = logging.getLogger(__name__)
 
 LOGIN_TAKEN = "Этот логин уже занят. Придумайте другой."
 EMAIL_TAKEN = "Этот адрес электронной почты уже зарегистрирован. Войдите или восстановите пароль."
+# What the «Проверьте почту» page and the status API say when a sign-up ended early.
+UNDELIVERABLE_NOTICE = (
+    "Письмо со ссылкой подтверждения не удалось доставить на указанный адрес электронной почты: "
+    "почтовый сервер получателя его не принимает. Регистрация отменена, логин и адрес снова свободны. "
+    "Проверьте адрес и зарегистрируйтесь заново."
+)
+SUPERSEDED_NOTICE = (
+    "Этот адрес электронной почты уже подтверждён в другой регистрации, поэтому эта регистрация отменена. "
+    "Если адрес ваш, войдите в личный кабинет или восстановите пароль; иначе зарегистрируйтесь со своим адресом."
+)
 SERVICE_UNAVAILABLE = "Сервис временно недоступен. Попробуйте ещё раз через несколько минут."
 
 
@@ -212,6 +223,15 @@ async def resend(ctx: AppContext, account_id: str) -> ResendResult:
     return ResendResult(ResendOutcome.SENT, resends_left=accepted.resends_left)
 
 
+def ended_notice(state: OnboardingState | None) -> str | None:
+    """The customer's explanation of a sign-up that ended early, or None."""
+    if state is None:
+        return None
+    return {OnboardingStage.UNDELIVERABLE: UNDELIVERABLE_NOTICE, OnboardingStage.SUPERSEDED: SUPERSEDED_NOTICE}.get(
+        state.stage
+    )
+
+
 async def signup_state(ctx: AppContext, account_id: str) -> OnboardingState | None:
     handle = _client(ctx).get_workflow_handle(onboarding_workflow_id(account_id))
     try:
@@ -230,6 +250,8 @@ async def confirm(ctx: AppContext, token: str) -> Confirmation:
     """Activate the account, tell the workflow, and log the customer in."""
     now = utcnow()
     result = await run_in_threadpool(signups.confirm, ctx.engine, token, now=now)
+    for account_id in result.superseded:  # already deleted; their workflows end now
+        await _signal_superseded(ctx, account_id, now)
     if result.outcome is not signups.ConfirmOutcome.CONFIRMED or result.account_id is None:
         return Confirmation(result.outcome)
     await _signal_confirmed(ctx, result.account_id, now)
@@ -251,6 +273,21 @@ async def _signal_confirmed(ctx: AppContext, account_id: str, now: datetime) -> 
     except Exception:
         log.exception(
             "could not signal confirmation of sign-up %s",
+            account_id,
+            extra=workflow_extra(onboarding_workflow_id(account_id)),
+        )
+
+
+async def _signal_superseded(ctx: AppContext, account_id: str, now: datetime) -> None:
+    # The sign-up is already deleted in the database. If this signal is lost, its
+    # workflow still ends at its expiry (it finds nothing left to delete).
+    try:
+        handle = _client(ctx).get_workflow_handle(onboarding_workflow_id(account_id))
+        await handle.signal(SUPERSEDED_SIGNAL, SignupSuperseded(superseded_at=now))
+        log.info("sign-up %s superseded", account_id, extra=workflow_extra(onboarding_workflow_id(account_id)))
+    except Exception:
+        log.exception(
+            "could not signal that sign-up %s was superseded",
             account_id,
             extra=workflow_extra(onboarding_workflow_id(account_id)),
         )

@@ -78,6 +78,22 @@ def refund(engine: Engine, subjects: Sequence[Subject]) -> None:
         session.commit()
 
 
+def purge_quiet(engine: Engine, now: datetime, policy: LockoutPolicy = DEFAULT_POLICY) -> int:
+    """Delete counters that have been quiet for ``forget_seconds`` (unknown contract
+    numbers pile up otherwise). Such a counter would restart from one anyway
+    (``_count_failure``), so deleting it changes no decision. Returns the rows deleted."""
+    cutoff = as_utc(now) - timedelta(seconds=policy.forget_seconds)
+    with Session(engine) as session:
+        result = session.execute(
+            delete(Counter).where(
+                or_(Counter.last_failure_at.is_(None), Counter.last_failure_at < cutoff),  # type: ignore[union-attr,operator]
+                or_(Counter.locked_until.is_(None), Counter.locked_until < cutoff),  # type: ignore[union-attr,operator]
+            )
+        )
+        session.commit()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def locked_for(engine: Engine, subjects: Sequence[Subject], now: datetime) -> int | None:
     """Seconds until every subject is free, or None when none is locked (read-only)."""
     with Session(engine) as session:

@@ -128,11 +128,13 @@ def clear(engine: Engine, login_key: str) -> None:
         session.exec(delete(LoginThrottle).where(LoginThrottle.key_hash == key_for(login_key)))
 
 
-def purge_stale(engine: Engine, settings: Settings, *, now: datetime) -> None:
-    """Drop counters nobody touched for the memory period (keeps the table small)."""
+def purge_stale(engine: Engine, settings: Settings, *, now: datetime) -> int:
+    """Drop counters nobody touched for the memory period (keeps the table small);
+    returns the rows deleted. Run by the scheduled purge (workflows/maintenance.py)."""
     cutoff = now - timedelta(seconds=settings.login_failure_memory_seconds)
     with session_scope(engine) as session:
-        session.exec(delete(LoginThrottle).where(LoginThrottle.last_failure_at < cutoff))
+        result = session.exec(delete(LoginThrottle).where(LoginThrottle.last_failure_at < cutoff))
+        return int(result.rowcount or 0)
 
 
 def _state(session: Session, settings: Settings, key: str, now: datetime) -> ThrottleState:

@@ -5,6 +5,11 @@ A sign-up first *claims* its login and e-mail for a short while
 sign-up's full lifetime. So if the API dies between writing the row and starting
 the workflow, the claim simply lapses and the next sign-up with that login or
 e-mail purges it: nothing stays reserved for ever.
+
+The login is held by a pending sign-up; the e-mail address is not. Several pending
+sign-ups may name one address: the first whose link is confirmed gets it, and the
+others are deleted in the same transaction (superseded). Confirmed addresses are
+unique (a partial unique index), so two simultaneous confirmations cannot both win.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ class NewSignup:
 
 
 class SignupConflict(Exception):
-    """Login and/or e-mail already belong to a live account."""
+    """The login belongs to a live account, and/or the e-mail to a confirmed one."""
 
     def __init__(self, fields: frozenset[str]) -> None:
         super().__init__(", ".join(sorted(fields)))
@@ -47,6 +52,8 @@ def reserve(engine: Engine, signup: NewSignup, *, now: datetime, claim_until: da
     try:
         with session_scope(engine) as session:
             _purge_lapsed(session, signup, now)
+            if _confirmed_owner(session, signup.email_key) is not None:
+                raise SignupConflict(_taken_in(session, signup))
             account = Account(
                 login=signup.login,
                 login_key=signup.login_key,
@@ -77,12 +84,22 @@ def _purge_lapsed(session, signup: NewSignup, now: datetime) -> None:  # type: i
 
 def _taken_fields(engine: Engine, signup: NewSignup) -> frozenset[str]:
     with session_scope(engine) as session:
-        taken: set[str] = set()
-        if session.exec(select(Account.id).where(Account.login_key == signup.login_key)).first():
-            taken.add("login")
-        if session.exec(select(Account.id).where(Account.email_key == signup.email_key)).first():
-            taken.add("email")
-        return frozenset(taken or {"login"})
+        return _taken_in(session, signup)
+
+
+def _taken_in(session, signup: NewSignup) -> frozenset[str]:  # type: ignore[no-untyped-def]
+    taken: set[str] = set()
+    if session.exec(select(Account.id).where(Account.login_key == signup.login_key)).first():
+        taken.add("login")
+    if _confirmed_owner(session, signup.email_key) is not None:
+        taken.add("email")
+    return frozenset(taken or {"login"})
+
+
+def _confirmed_owner(session, email_key: str) -> str | None:  # type: ignore[no-untyped-def]
+    return session.exec(
+        select(Account.id).where(Account.email_key == email_key, Account.status == AccountStatus.ACTIVE)
+    ).first()
 
 
 def release(engine: Engine, account_id: str) -> None:
@@ -126,45 +143,98 @@ class ConfirmOutcome(StrEnum):
     ALREADY_CONFIRMED = "already_confirmed"
     EXPIRED = "expired"
     INVALID = "invalid"
+    SUPERSEDED = "superseded"  # another sign-up confirmed this address first; this one is gone
 
 
 @dataclass(frozen=True)
 class ConfirmResult:
     outcome: ConfirmOutcome
     account_id: str | None = None
+    # Pending sign-ups of the same address that this confirmation ended (deleted).
+    superseded: tuple[str, ...] = ()
 
 
 def peek_confirmation(engine: Engine, token: str, *, now: datetime) -> ConfirmResult:
     """What confirming this token would do, without doing it (for the confirm page)."""
     with session_scope(engine) as session:
-        return _classify(session, token, now)[0]
+        result, _row = _classify(session, token, now)
+        if result.outcome is ConfirmOutcome.CONFIRMED and result.account_id is not None:
+            account = session.get(Account, result.account_id)
+            if account is not None and _confirmed_owner(session, account.email_key) is not None:
+                return ConfirmResult(ConfirmOutcome.SUPERSEDED, result.account_id)
+        return result
 
 
 def confirm(engine: Engine, token: str, *, now: datetime) -> ConfirmResult:
-    """Activate the account behind a link token, once."""
+    """Activate the account behind a link token, once; end the other sign-ups of its address."""
+    try:
+        with session_scope(engine) as session:
+            result, row = _classify(session, token, now)
+            if result.outcome is not ConfirmOutcome.CONFIRMED or row is None:
+                return result
+            return _activate(session, row, now)
+    except IntegrityError:
+        # The partial unique index: another account of this address became active
+        # between our check and our update (only possible without row locks).
+        return _supersede(engine, token)
+
+
+def _activate(session, row: ConfirmationToken, now: datetime) -> ConfirmResult:  # type: ignore[no-untyped-def]
+    account_id = row.account_id
+    email_key = session.exec(select(Account.email_key).where(Account.id == account_id)).first()
+    if email_key is None:
+        return ConfirmResult(ConfirmOutcome.EXPIRED)
+    # Lock every account of this address in one order (PostgreSQL; SQLite serialises
+    # writers anyway): two confirmations of one address queue here, never deadlock.
+    holders = session.exec(
+        select(Account.id, Account.status)
+        .where(Account.email_key == email_key)
+        .order_by(Account.id)
+        .with_for_update()
+    ).all()
+    statuses = dict(holders)
+    if account_id not in statuses:
+        # Deleted while we waited: superseded by the winner, or expired.
+        if AccountStatus.ACTIVE in statuses.values():
+            return ConfirmResult(ConfirmOutcome.SUPERSEDED, account_id)
+        return ConfirmResult(ConfirmOutcome.EXPIRED)
+    if statuses[account_id] == AccountStatus.ACTIVE:
+        return ConfirmResult(ConfirmOutcome.ALREADY_CONFIRMED, account_id)
+    if AccountStatus.ACTIVE in statuses.values():
+        # The address was confirmed by another sign-up (one made after that): this one ends.
+        session.exec(delete(Account).where(Account.id == account_id, Account.status == AccountStatus.PENDING))
+        return ConfirmResult(ConfirmOutcome.SUPERSEDED, account_id, superseded=(account_id,))
+    activated = session.exec(
+        update(Account)
+        .where(Account.id == account_id, Account.status == AccountStatus.PENDING, Account.expires_at > now)
+        .values(status=AccountStatus.ACTIVE, activated_at=now, expires_at=None)
+    )
+    if activated.rowcount != 1:
+        # Without row locks (SQLite) a concurrent winner may have deleted this sign-up
+        # after we read the holders; otherwise it expired just now.
+        if _confirmed_owner(session, email_key) is not None:
+            return ConfirmResult(ConfirmOutcome.SUPERSEDED, account_id)
+        return ConfirmResult(ConfirmOutcome.EXPIRED)
+    row.used_at = now
+    session.add(row)
+    session.exec(
+        delete(ConfirmationToken).where(ConfirmationToken.account_id == account_id, ConfirmationToken.id != row.id)
+    )
+    losers = tuple(other for other, status in holders if other != account_id and status == AccountStatus.PENDING)
+    if losers:
+        session.exec(delete(Account).where(Account.id.in_(losers), Account.status == AccountStatus.PENDING))  # type: ignore[attr-defined]
+    return ConfirmResult(ConfirmOutcome.CONFIRMED, account_id, superseded=losers)
+
+
+def _supersede(engine: Engine, token: str) -> ConfirmResult:
+    """After a unique-index conflict: delete this pending sign-up, its address is taken."""
     with session_scope(engine) as session:
-        result, row = _classify(session, token, now)
-        if result.outcome is not ConfirmOutcome.CONFIRMED or row is None:
-            return result
-        activated = session.exec(
-            update(Account)
-            .where(Account.id == row.account_id, Account.status == AccountStatus.PENDING, Account.expires_at > now)
-            .values(status=AccountStatus.ACTIVE, activated_at=now, expires_at=None)
-        )
-        if activated.rowcount != 1:
-            # Lost a race: either a concurrent confirm (a double click) won, or expiry did.
-            status = session.exec(select(Account.status).where(Account.id == row.account_id)).first()
-            if status == AccountStatus.ACTIVE:
-                return ConfirmResult(ConfirmOutcome.ALREADY_CONFIRMED, row.account_id)
-            return ConfirmResult(ConfirmOutcome.EXPIRED)
-        row.used_at = now
-        session.add(row)
-        session.exec(
-            delete(ConfirmationToken).where(
-                ConfirmationToken.account_id == row.account_id, ConfirmationToken.id != row.id
-            )
-        )
-        return result
+        row = session.exec(select(ConfirmationToken).where(ConfirmationToken.token_hash == hash_token(token))).first()
+        if row is None:
+            return ConfirmResult(ConfirmOutcome.SUPERSEDED)
+        account_id = row.account_id
+        session.exec(delete(Account).where(Account.id == account_id, Account.status == AccountStatus.PENDING))
+        return ConfirmResult(ConfirmOutcome.SUPERSEDED, account_id, superseded=(account_id,))
 
 
 def _classify(session, token: str, now: datetime) -> tuple[ConfirmResult, ConfirmationToken | None]:  # type: ignore[no-untyped-def]

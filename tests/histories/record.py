@@ -47,21 +47,31 @@ from api.services import login as login_svc
 from api.services import passwords
 from api.services import registration as svc
 from lkk.billing.bindings import BindStatus
-from lkk.db import create_schema, make_engine
-from lkk.models import Account
+from lkk.db import create_schema, make_engine, session_scope
+from lkk.models import Account, LoginThrottle
 from lkk.settings import Settings
 from lkk.store import signups
 from lkk.temporal import onboarding_workflow_id, password_reset_workflow_id, register_search_attributes
 from lkk.timeutil import utcnow
 from tests.binding_harness import OPEN_ENTREPRENEUR, OPEN_LEGAL, account_by_login, issue, load_registry
 from tests.conftest import ROOT, free_port, stop_process, tool, wait_http
-from tests.harness import PASSWORD, confirmation_token, context, history_text, running_worker, sign_up, unique_login
+from tests.harness import (
+    PASSWORD,
+    confirmation_token,
+    context,
+    history_text,
+    running_worker,
+    sign_up,
+    token_from,
+    unique_login,
+)
 from tests.mailbox import Mailbox
-from workflows.messages import OnboardingStage, OnboardingState
+from workflows.maintenance import PurgeStaleCountersWorkflow
+from workflows.messages import OnboardingStage, OnboardingState, PurgeInput
 from workflows.onboarding import STATE_QUERY, OnboardingWorkflow
 
 HISTORIES = Path(__file__).resolve().parent
-UNRELEASED = "v1"
+UNRELEASED = "v2"
 EMAIL_DOMAIN = "example.ru"  # every recorded customer's address is <login>@example.ru
 # What must never be in a recorded history (tests/test_determinism.py checks the files too).
 EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
@@ -291,6 +301,38 @@ async def onboarding_wrong_code_then_bound(rig: Rig) -> str:
     return customer.onboarding_id
 
 
+async def onboarding_superseded(rig: Rig) -> str:
+    """Somebody signs up with the owner's address; the owner signs up too and confirms first."""
+    squatter, owner = unique_login("squat"), unique_login("owner")
+    address = f"{owner}@{EMAIL_DOMAIN}"
+    squatted = await sign_up(rig.ctx, squatter, email=address)
+    await sign_up(rig.ctx, owner, email=address)
+    mails = await rig.mailbox.wait_for_all_async(to=address, count=2, timeout=30)
+    [owners_mail] = [m for m in mails if owner in str(m["Text"])]
+    token = token_from(owners_mail)
+    rig.keep_out(address, token, PASSWORD)
+    outcome = await svc.confirm(rig.ctx, token)
+    assert outcome.outcome is signups.ConfirmOutcome.CONFIRMED, outcome
+    rig.keep_out(outcome.session_token)
+    customer = Customer(squatter, address, squatted.account_id)
+    await onboarding_over(rig, customer, OnboardingStage.SUPERSEDED)
+    return customer.onboarding_id
+
+
+async def onboarding_undeliverable(rig: Rig) -> str:
+    """The receiving server refuses the confirmation e-mail for good (550)."""
+    login = unique_login("rec")
+    rig.keep_out(f"{login}@{EMAIL_DOMAIN}", PASSWORD)
+    rig.mailbox.set_smtp_mode("reject")
+    try:
+        registered = await sign_up(rig.ctx, login)
+        customer = Customer(login, f"{login}@{EMAIL_DOMAIN}", registered.account_id)
+        await onboarding_over(rig, customer, OnboardingStage.UNDELIVERABLE)
+    finally:
+        rig.mailbox.set_smtp_mode("accept")
+    return customer.onboarding_id
+
+
 # --- ContractBinding (after onboarding is over) ------------------------------------------
 
 
@@ -379,6 +421,21 @@ async def reset_repeated_requests_then_used(rig: Rig) -> str:
     return password_reset_workflow_id(customer.account_id)
 
 
+# --- PurgeStaleCounters ------------------------------------------------------------------
+
+
+async def purge_stale_counters(rig: Rig) -> str:
+    """One run as the schedule starts it, with a stale login-throttle row to delete."""
+    with session_scope(rig.ctx.engine) as session:
+        session.add(LoginThrottle(key_hash="0" * 64, failures=4, last_failure_at=utcnow() - timedelta(days=2)))
+    workflow_id = f"lkk-purge-stale-counters-{rig.ctx.settings.temporal_task_queue}"
+    handle = await rig.client.start_workflow(
+        PurgeStaleCountersWorkflow.run, PurgeInput(), id=workflow_id, task_queue=rig.ctx.settings.temporal_task_queue
+    )
+    assert (await handle.result()).login_throttles == 1
+    return workflow_id
+
+
 # --- PasswordChangedNotice ---------------------------------------------------------------
 
 
@@ -399,6 +456,8 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "signal_lost_expiry_finds_active_then_bound": onboarding_signal_lost_expiry_finds_active_then_bound,
         "confirmed_no_contract": onboarding_confirmed_no_contract,
         "wrong_code_then_bound": onboarding_wrong_code_then_bound,
+        "superseded": onboarding_superseded,
+        "undeliverable": onboarding_undeliverable,
     },
     "ContractBinding": {
         "bound_after_no_contract": binding_after_no_contract,
@@ -416,6 +475,9 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
     },
     "PasswordChangedNotice": {
         "profile_change": notice_profile_change,
+    },
+    "PurgeStaleCounters": {
+        "purged": purge_stale_counters,
     },
 }
 
