@@ -38,6 +38,8 @@ def two_apis(dev_server_env: WorkflowEnvironment, settings: Settings) -> Iterato
             "rate_limit_key_prefix": prefix,
             "rate_limit_login": "10000/minute",
             "rate_limit_login_failures": "5/minute;50/hour",
+            # The test stands in for the balancer: its X-Forwarded-For is the client's address.
+            "trusted_proxies": "127.0.0.1",
         }
     )
     with running_stack(config, workers=0, apis=2) as apis:
