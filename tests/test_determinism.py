@@ -68,6 +68,7 @@ def test_recorded_histories_hold_no_email_or_secret_fields() -> None:
         assert f"@{record.EMAIL_DOMAIN}" not in text, path  # the recorder's customers' addresses
         assert record.ARGON2_MARK not in text, path  # password, one-time password and binding-code hashes
         assert record.forbidden_in(data) == [], path
+        assert "site-packages" not in text, path  # a failure's stack trace names the recording machine's paths
         # Type names may say "password" (PasswordReset); no payload may carry one, or a token.
         for payload in _payloads(data):
             for word in ("password", "token", "argon2"):

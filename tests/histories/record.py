@@ -572,9 +572,11 @@ def forbidden_in(history_json: object, secrets: list[str] | tuple[str, ...] = ()
 
 
 def _scrub_identity(node: object) -> object:
-    """Worker identities are "pid@hostname": noise in a diff and a machine name in git."""
+    """Worker identities are "pid@hostname" and failure stack traces hold file paths of
+    the recording machine: noise in a diff and machine details in git. Replay needs neither."""
     if isinstance(node, dict):
-        return {k: ("recorder" if k == "identity" else _scrub_identity(v)) for k, v in node.items()}
+        scrubbed = {"identity": "recorder", "stackTrace": ""}
+        return {k: (scrubbed[k] if k in scrubbed else _scrub_identity(v)) for k, v in node.items()}
     if isinstance(node, list):
         return [_scrub_identity(item) for item in node]
     return node
