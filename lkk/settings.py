@@ -19,6 +19,7 @@ from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,7 +63,10 @@ class Settings(BaseSettings):
     )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="The cabinet's public address (links in e-mails are built from it, never from the Host header); `https://` in production.",
+        description=(
+            "The cabinet's public address (links in e-mails are built from it, never from the Host header); in production "
+            "an `https://` origin without a path, which the shipped Caddyfile also serves as its site address."
+        ),
         json_schema_extra=PRODUCTION_REQUIRED,
     )
     log_level: str = Field(default="INFO", description="Python log level of the API and the worker.")
@@ -359,6 +363,10 @@ def unsafe_production_settings(s: Settings) -> list[str]:
         problems.append("LKK_SECRET_KEY must be a random value of at least 32 characters")
     if not s.public_base_url.startswith("https://"):
         problems.append("LKK_PUBLIC_BASE_URL must use https://")
+    elif not _is_origin(s.public_base_url):
+        # The Caddyfile serves this very value as its site address: a path there would
+        # route only that path, so both must be a bare origin.
+        problems.append("LKK_PUBLIC_BASE_URL must be an origin like https://lkk.example.ru (no path, not even a trailing /)")
     if s.database_url.startswith("sqlite"):
         problems.append("LKK_DATABASE_URL must point to PostgreSQL, not SQLite")
     if s.fault_pause_after_reserve_seconds:
@@ -396,6 +404,11 @@ def _looks_random(key: str) -> bool:
     per_char = -sum(n / len(key) * math.log2(n / len(key)) for n in counts.values())
     repeated = (key + key).find(key, 1) < len(key)  # "abcabc…": a short unit repeated
     return per_char * len(key) >= MIN_SECRET_KEY_BITS and not repeated
+
+
+def _is_origin(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(parts.hostname) and not (parts.path or parts.query or parts.fragment or parts.username)
 
 
 def _host_of(address: str) -> str:

@@ -205,3 +205,61 @@ def test_shipped_caddyfile_keeps_internal_endpoints_private() -> None:
     internal = re.search(r"handle @internal \{\s*respond 404\s*\}", text)
     proxied = text.index("reverse_proxy")
     assert internal and internal.start() < proxied, "answered by Caddy, never proxied to the API"
+
+
+def _tag(image: str) -> str:
+    return image.rsplit(":", 1)[1]
+
+
+def test_one_temporal_version_for_server_and_schema_tooling(services: dict[str, Any]) -> None:
+    """admin-tools carries the schema the server of the same release expects."""
+    tags = {_tag(services[name]["image"]) for name in ("temporal", "temporal-admin-tools", "temporal-create-namespace")}
+    assert len(tags) == 1, tags
+    assert re.fullmatch(r"1\.3[12]\.\d+", tags.pop()), "the 1.31/1.32 line of the dev server the tests run"
+    raw = COMPOSE.read_text(encoding="utf-8")
+    assert "TEMPORAL_ADMINTOOLS_VERSION" not in raw
+
+
+def test_images_are_pinned(services: dict[str, Any]) -> None:
+    """A floating tag (postgres:16, caddy:2-alpine) changes under a running deployment."""
+    floating = sorted(
+        svc["image"]
+        for svc in services.values()
+        if "build" not in svc and not re.fullmatch(r"v?\d+\.\d+(\.\d+)?(-alpine)?", _tag(svc["image"]))
+    )
+    assert floating == []
+
+
+def test_history_shard_count_is_chosen_on_purpose(services: dict[str, Any]) -> None:
+    """The shard count is fixed when the cluster is created; the image's default (4) is for development."""
+    assert int(_app_env(services["temporal"])["NUM_HISTORY_SHARDS"]) >= 128
+    assert "never changeable later" in COMPOSE.read_text(encoding="utf-8")
+
+
+def test_schema_job_fails_on_real_errors() -> None:
+    script = (ROOT / "deploy" / "temporal" / "setup-postgres.sh").read_text(encoding="utf-8")
+    assert "set -eu" in script
+    assert not re.search(r"\|\|\s*(echo|true|:)", script), "a swallowed error lets the server start on a broken schema"
+    assert 'grep -q "already exists"' in script, "only an existing database is tolerated"
+
+
+def test_long_running_services_restart_and_start_gracefully(services: dict[str, Any]) -> None:
+    one_shot = {"temporal-admin-tools", "temporal-create-namespace", "migrate"}
+    for name, svc in services.items():
+        if name not in one_shot:
+            assert svc.get("restart") == "unless-stopped", name
+        if "healthcheck" in svc:
+            assert "start_period" in svc["healthcheck"], f"{name} would count start-up as failures"
+
+
+def test_caddy_serves_the_public_url_on_80_and_443(services: dict[str, Any]) -> None:
+    """ACME's HTTP challenge and the HTTPS redirect need 80; the site is on 443."""
+    caddy = services["caddy"]
+    published = {(str(p["target"]), str(p.get("published")), p.get("protocol", "tcp")) for p in caddy["ports"]}
+    assert {("80", "80", "tcp"), ("443", "443", "tcp")} <= published
+    site = _app_env(caddy)["LKK_PUBLIC_BASE_URL"]
+    assert all(_app_env(services[name])["LKK_PUBLIC_BASE_URL"] == site for name in APP_SERVICES)
+    text = (ROOT / "deploy" / "caddy" / "Caddyfile").read_text(encoding="utf-8")
+    assert re.search(r"^\{\$LKK_PUBLIC_BASE_URL(:[^}]*)?\} \{$", text, re.M), "the site address is the public URL"
+    global_options = text[text.index("{\n") : text.index("\n}\n")]
+    assert not re.search(r"^\s*local_certs\s*$", global_options, re.M), "internal certificates only for localhost or opt-in"

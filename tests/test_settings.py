@@ -50,6 +50,10 @@ def test_safe_production_settings_start() -> None:
         ({"secret_key": DEFAULT_SECRET_KEY}, "LKK_SECRET_KEY"),
         ({"secret_key": "short-but-not-default"}, "LKK_SECRET_KEY"),
         ({"public_base_url": "http://lkk.energosbyt.example.ru"}, "LKK_PUBLIC_BASE_URL"),
+        # Caddy serves this value as its site address: a path would route only that path.
+        ({"public_base_url": "https://lkk.energosbyt.example.ru/"}, "must be an origin"),
+        ({"public_base_url": "https://lkk.energosbyt.example.ru/lkk"}, "must be an origin"),
+        ({"public_base_url": "https://user@lkk.energosbyt.example.ru"}, "must be an origin"),
         ({"database_url": "sqlite:///var/lkk.db"}, "LKK_DATABASE_URL"),
         ({"smtp_tls": False}, "SMTP credentials must not travel unencrypted"),
         ({"smtp_tls": False, "smtp_user": None, "smtp_password": None}, "LKK_SMTP_HOST is a remote relay without TLS"),
@@ -151,3 +155,7 @@ def test_configuration_doc_has_one_row_per_setting() -> None:
     assert [row.split("`")[1] for row in rows] == [env_name(name) for name in Settings.model_fields]
     required = [row for row in rows if "Required in production" in row]
     assert len(required) == len(production_required_fields())
+
+
+def test_a_public_origin_with_a_port_passes() -> None:
+    assert production(public_base_url="https://lkk.energosbyt.example.ru:8443").is_production
