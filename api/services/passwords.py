@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client
 
 from api.deps import AppContext
 from api.services import registration as registration_svc
 from lkk import validation
 from lkk.models import Account
 from lkk.security.passwords import hash_password, verify_password
-from lkk.store import credentials, login_throttle, web_sessions
+from lkk.store import credentials, login_throttle, parked_resets, web_sessions
 from lkk.temporal import password_changed_workflow_id, password_reset_workflow_id
 from lkk.timeutil import utcnow
 from workflows.messages import (
@@ -68,9 +69,13 @@ async def request_reset(ctx: AppContext, login: str, email: str) -> None:
         try:
             await asyncio.wait_for(_signal_with_start_reset(ctx, account_id), TEMPORAL_START_TIMEOUT)
             log.info("password reset requested for account %s", account_id)
-        except Exception:
-            # Same answer anyway: an error page here would tell that the pair matched.
-            log.exception("could not start password reset for account %s", account_id)
+        except Exception as exc:
+            # Same answer anyway (an error page would tell that the pair matched), and
+            # the request is kept: it starts when Temporal answers again.
+            log.warning("password reset for account %s parked until Temporal answers (%s)", account_id, type(exc).__name__)
+            await run_in_threadpool(parked_resets.park, ctx.engine, account_id, now=utcnow())
+            if ctx.temporal_link is not None:
+                ctx.temporal_link.nudge()
     floor = ctx.settings.password_reset_min_response_ms / 1000
     await asyncio.sleep(max(floor - (time.monotonic() - started), 0))
 
@@ -104,6 +109,19 @@ async def _signal_with_start_reset(ctx: AppContext, account_id: str) -> None:
         start_signal_args=[PasswordResetRequested(requested_at=utcnow())],
         static_summary="Восстановление пароля",
     )
+
+
+async def deliver_parked_resets(ctx: AppContext) -> int:
+    """Start the recoveries parked during an outage (the API's Temporal link calls this
+    when Temporal is back). Several replicas may do it at once: the start joins the
+    account's running recovery, whose cooldown keeps it to one e-mail."""
+    delivered = 0
+    for account_id in await run_in_threadpool(parked_resets.parked, ctx.engine):
+        await asyncio.wait_for(_signal_with_start_reset(ctx, account_id), TEMPORAL_START_TIMEOUT)
+        await run_in_threadpool(parked_resets.started, ctx.engine, account_id)
+        log.info("parked password reset started for account %s", account_id)
+        delivered += 1
+    return delivered
 
 
 async def one_time_password_used(ctx: AppContext, account_id: str, now: datetime) -> None:
@@ -142,10 +160,11 @@ class _NoTemporal(Exception):
     pass
 
 
-def _client(ctx: AppContext):  # type: ignore[no-untyped-def]
-    if ctx.temporal is None:
+def _client(ctx: AppContext) -> Client:
+    client = ctx.live_temporal()
+    if client is None:
         raise _NoTemporal("Temporal is not connected")
-    return ctx.temporal
+    return client
 
 
 @dataclass(frozen=True)
