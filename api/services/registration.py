@@ -232,11 +232,14 @@ def ended_notice(state: OnboardingState | None) -> str | None:
 
 
 async def signup_state(ctx: AppContext, account_id: str) -> OnboardingState | None:
-    """None when unknown, including while Temporal is down (the page then shows no countdown)."""
+    """None when the sign-up is unknown; ``ServiceUnavailable`` while Temporal is down
+    (then nobody knows: the pages must not say "not found")."""
+    handle = _client(ctx).get_workflow_handle(onboarding_workflow_id(account_id))
     try:
-        handle = _client(ctx).get_workflow_handle(onboarding_workflow_id(account_id))
         return await handle.query(STATE_QUERY, result_type=OnboardingState)
-    except (RPCError, ServiceUnavailable):
+    except RPCError as err:
+        if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise ServiceUnavailable() from err
         return None
 
 
