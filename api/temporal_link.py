@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from temporalio.client import Client
 
+from lkk import metrics
 from lkk.settings import Settings
 from lkk.temporal import connect, temporal_reachable
 
@@ -84,6 +85,7 @@ class TemporalLink:
             except Exception as exc:  # refused, timed out, TLS: all mean "not yet"
                 log.debug("Temporal not connected yet (%s)", type(exc).__name__)
         self.up = self.client is not None and await temporal_reachable(self.client, timeout)
+        metrics.TEMPORAL_UP.set(1 if self.up else 0)
         if self.up != was_up or (not self.up and self._task is None):
             if self.up:
                 log.info("Temporal at %s is reachable", self.settings.temporal_address)

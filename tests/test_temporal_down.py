@@ -106,6 +106,7 @@ async def test_site_keeps_working_while_temporal_is_down_and_nothing_is_lost(
                 ready = _readyz(web)
                 assert ready.status_code == 200, "a Temporal outage must not take the web tier out of the balancer"
                 assert ready.json() == {"status": "degraded", "checks": {"database": "ok", "temporal": "down"}}
+                assert "lkk_api_temporal_up 0.0" in web.get("/metrics").text  # what monitoring alerts on
 
                 # Login, the Profile with its contract, the help pages, logout: all served.
                 assert _log_in(web, owner).headers["location"] == "/profile"
@@ -152,12 +153,14 @@ async def test_site_keeps_working_while_temporal_is_down_and_nothing_is_lost(
                 )
                 assert answer.status_code == 200 and "придёт письмо с новым паролем" in answer.text
                 assert _parked(engine) == [forgetful_id]
+                assert "lkk_password_resets_parked_total 1.0" in web.get("/metrics").text
                 assert mailsink.mailbox.search(f"to:{forgetful}@example.ru") == []
 
                 # Temporal is back (same file, same port): the parked recovery goes out, sign-ups work.
                 temporal = await start_dev_server(port=port, db_file=db_file)
                 wait_temporal(front.api_url, timeout=60)
                 assert _readyz(web).json() == {"status": "ready", "checks": {"database": "ok", "temporal": "ok"}}
+                assert "lkk_api_temporal_up 1.0" in web.get("/metrics").text
                 letter = await mailsink.mailbox.wait_for_async(
                     to=f"{forgetful}@example.ru", subject_contains=RESET_SUBJECT, timeout=60
                 )

@@ -24,7 +24,7 @@ from temporalio.client import Client
 
 from api.deps import AppContext
 from api.services import registration as registration_svc
-from lkk import validation
+from lkk import metrics, validation
 from lkk.models import Account
 from lkk.security.passwords import hash_password, verify_password
 from lkk.store import credentials, login_throttle, parked_resets, web_sessions
@@ -74,6 +74,7 @@ async def request_reset(ctx: AppContext, login: str, email: str) -> None:
             # the request is kept: it starts when Temporal answers again.
             log.warning("password reset for account %s parked until Temporal answers (%s)", account_id, type(exc).__name__)
             await run_in_threadpool(parked_resets.park, ctx.engine, account_id, now=utcnow())
+            metrics.PASSWORD_RESETS_PARKED.inc()
             if ctx.temporal_link is not None:
                 ctx.temporal_link.nudge()
     floor = ctx.settings.password_reset_min_response_ms / 1000
