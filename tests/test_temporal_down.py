@@ -28,6 +28,7 @@ from lkk.models import Account, ParkedPasswordReset
 from lkk.settings import Settings
 from tests.binding_harness import OPEN_ENTREPRENEUR, OPEN_LEGAL, issue, load_registry, pending_binding_requests
 from tests.conftest import MailSinkProcess, free_port, start_dev_server
+from tests.faults import registration_body
 from tests.harness import PASSWORD, token_from, unique_login
 from tests.stack import running_stack, wait_temporal
 from tests.test_registration_e2e import _csrf, _register
@@ -127,6 +128,10 @@ async def test_site_keeps_working_while_temporal_is_down_and_nothing_is_lost(
                     json={"contract_number": OPEN_ENTREPRENEUR[0], "inn": OPEN_ENTREPRENEUR[1], "code": code_103},
                 )
                 assert api_bind.status_code == 503 and api_bind.json()["detail"] == UNAVAILABLE
+                unbind = web.post(
+                    "/profile/contracts/unbind", data={"contract_number": OPEN_LEGAL[0], "csrf_token": _csrf(web.get("/profile"))}
+                )
+                assert unbind.status_code == 503 and UNAVAILABLE in unbind.text and "TU-000101-01" in unbind.text
                 logged_out = web.post("/logout", data={"csrf_token": _csrf(web.get("/profile"))})
                 assert logged_out.status_code == 303 and web.get("/profile").headers["location"] == "/login"
 
@@ -135,6 +140,8 @@ async def test_site_keeps_working_while_temporal_is_down_and_nothing_is_lost(
                 assert refused.status_code == 503 and UNAVAILABLE in refused.text
                 assert f'value="{newcomer}"' in refused.text and f'value="{newcomer}@example.ru"' in refused.text
                 assert PASSWORD not in refused.text
+                api_refused = web.post("/api/v1/registrations", json=registration_body(newcomer))
+                assert api_refused.status_code == 503 and api_refused.json()["detail"] == UNAVAILABLE
                 assert _accounts_with_login(engine, newcomer) == 0
 
                 # Resend of the pending sign-up: the Russian 503; the page says the letter was sent
