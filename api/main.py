@@ -136,7 +136,7 @@ FIRST_CONNECT_SECONDS = 3.0
 
 
 async def _deliver_parked(ctx: AppContext) -> None:
-    await password_svc.deliver_parked_resets(ctx)
+    await password_svc.deliver_parked(ctx)
 
 
 def _purge_throttles(engine: Engine, settings: Settings) -> None:

@@ -148,3 +148,17 @@ class ParkedPasswordReset(SQLModel, table=True):
         sa_column=Column(String(32), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     )
     requested_at: datetime = Field(sa_column=_utc_column())
+
+
+class ParkedPasswordNotice(SQLModel, table=True):
+    """A "password changed" notice whose workflow could not start (Temporal unreachable):
+    the password is already changed, so the owner must still be told, later."""
+
+    __tablename__ = "parked_password_notices"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    reason: str = Field(max_length=32)
+    changed_at: datetime = Field(sa_column=_utc_column())

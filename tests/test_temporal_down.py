@@ -4,9 +4,10 @@ A Temporal dev server of this test's own (a SQLite file, a fixed port) is stoppe
 while the worker and the API run as processes. Login, the Profile with its bound
 contract, logout, the help pages and /readyz keep working; registration, resend
 and binding answer the Russian 503 and keep nothing (no claimed login, no parked
-code) while the forms keep their values; a recovery request is parked. Temporal
+code) while the forms keep their values; a recovery request and the notice of a
+password changed in the Profile are parked. Temporal
 then starts again from the same file on the same port: registration works, and the
-recovery request made during the outage arrives by mail.
+recovery request and the notice made during the outage arrive by mail.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from activities.password import RESET_SUBJECT
+from activities.password import CHANGED_SUBJECT, RESET_SUBJECT
 from api.unavailable import MESSAGE as UNAVAILABLE
 from lkk import schema
 from lkk.db import make_engine
-from lkk.models import Account, ParkedPasswordReset
+from lkk.models import Account, ParkedPasswordNotice, ParkedPasswordReset
 from lkk.settings import Settings
 from tests.binding_harness import OPEN_ENTREPRENEUR, OPEN_LEGAL, issue, load_registry, pending_binding_requests
 from tests.conftest import MailSinkProcess, free_port, start_dev_server
@@ -36,6 +37,7 @@ from tests.web import make_active_account
 
 pytestmark = pytest.mark.asyncio
 
+NEW_PASSWORD = "осенний-дождь-над-рекой-2027"
 GUIDE_PAGES = ("/support", "/guides/registration", "/guides/user-guide", "/guides/registration.pdf", "/guides/user-guide.pdf")
 
 
@@ -60,6 +62,11 @@ def _accounts_with_login(engine: Engine, login: str) -> int:
 def _parked(engine: Engine) -> list[str]:
     with Session(engine) as session:
         return list(session.execute(select(ParkedPasswordReset.account_id)).scalars())
+
+
+def _parked_notices(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.execute(select(func.count()).select_from(ParkedPasswordNotice)).scalar_one())
 
 
 def _bind_form(page: httpx.Response, contract: tuple[str, str, str | None], code: str) -> dict[str, str]:
@@ -132,6 +139,16 @@ async def test_site_keeps_working_while_temporal_is_down_and_nothing_is_lost(
                     "/profile/contracts/unbind", data={"contract_number": OPEN_LEGAL[0], "csrf_token": _csrf(web.get("/profile"))}
                 )
                 assert unbind.status_code == 503 and UNAVAILABLE in unbind.text and "TU-000101-01" in unbind.text
+                # A password changed in the Profile: done at once, its "password changed" notice parked.
+                changed = web.post(
+                    "/profile/password",
+                    data={
+                        "current_password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD,
+                        "csrf_token": _csrf(web.get("/profile")),
+                    },
+                )
+                assert changed.status_code == 303, changed.text[-800:]
+                assert _parked_notices(engine) == 1
                 logged_out = web.post("/logout", data={"csrf_token": _csrf(web.get("/profile"))})
                 assert logged_out.status_code == 303 and web.get("/profile").headers["location"] == "/login"
 
@@ -173,6 +190,8 @@ async def test_site_keeps_working_while_temporal_is_down_and_nothing_is_lost(
                 )
                 assert letter
                 assert _parked(engine) == []
+                await mailsink.mailbox.wait_for_async(to=f"{owner}@example.ru", subject_contains=CHANGED_SUBJECT, timeout=60)
+                assert _parked_notices(engine) == 0
                 assert _register(web, newcomer, f"{newcomer}@example.ru").status_code == 303
                 await mailsink.mailbox.wait_for_async(to=f"{newcomer}@example.ru", timeout=60)
                 assert _accounts_with_login(engine, newcomer) == 1

@@ -1,21 +1,25 @@
-"""Recovery requests parked while Temporal is unreachable (an outbox).
+"""Recovery requests and "password changed" notices parked while Temporal is
+unreachable (an outbox).
 
 A «Сбросить пароль» request must not be lost to a Temporal restart, and the form's
 answer must stay the same whether or not the pair matched; so a matching request
 that cannot start its workflow is written here, and the API starts it later
-(``api.services.passwords.deliver_parked_resets``). Only the account id is kept:
-no secret waits in the table.
+(``api.services.passwords.deliver_parked``). Only the account id is kept:
+no secret waits in the table. A password changed during an outage (the Profile
+needs only the database) must still be told to its owner: its notice waits here too.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
 from lkk.db import session_scope
-from lkk.models import ParkedPasswordReset
+from lkk.models import ParkedPasswordNotice, ParkedPasswordReset
+from lkk.timeutil import as_utc
 
 
 def park(engine: Engine, account_id: str, *, now: datetime) -> None:
@@ -39,3 +43,28 @@ def parked(engine: Engine, limit: int = 100) -> list[str]:
 def started(engine: Engine, account_id: str) -> None:
     with session_scope(engine) as session:
         session.execute(delete(ParkedPasswordReset).where(ParkedPasswordReset.account_id == account_id))
+
+
+@dataclass(frozen=True)
+class ParkedNotice:
+    id: int
+    account_id: str
+    reason: str
+    changed_at: datetime
+
+
+def park_notice(engine: Engine, account_id: str, reason: str, *, changed_at: datetime) -> None:
+    """Record a "password changed" notice that could not start (every change gets one)."""
+    with session_scope(engine) as session:
+        session.add(ParkedPasswordNotice(account_id=account_id, reason=reason, changed_at=changed_at))
+
+
+def parked_notices(engine: Engine, limit: int = 100) -> list[ParkedNotice]:
+    with session_scope(engine) as session:
+        rows = session.execute(select(ParkedPasswordNotice).order_by(ParkedPasswordNotice.id).limit(limit)).scalars()
+        return [ParkedNotice(row.id or 0, row.account_id, row.reason, as_utc(row.changed_at)) for row in rows]
+
+
+def notice_started(engine: Engine, notice_id: int) -> None:
+    with session_scope(engine) as session:
+        session.execute(delete(ParkedPasswordNotice).where(ParkedPasswordNotice.id == notice_id))
