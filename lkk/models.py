@@ -162,3 +162,5 @@ class ParkedPasswordNotice(SQLModel, table=True):
     )
     reason: str = Field(max_length=32)
     changed_at: datetime = Field(sa_column=_utc_column())
+    # Made when parked: the notice's workflow id, so a second start (another replica) is refused.
+    nonce: str = Field(max_length=32)

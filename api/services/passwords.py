@@ -118,7 +118,7 @@ async def deliver_parked(ctx: AppContext) -> int:
     """Start what was parked during an outage (the API's Temporal link calls this when
     Temporal is back). Several replicas may do it at once: a recovery start joins the
     account's running recovery (its cooldown keeps it to one e-mail), and a notice's
-    workflow id comes from its row, so a second start of it is refused."""
+    workflow id comes from the nonce in its row, so a second start of it is refused."""
     delivered = 0
     for account_id in await run_in_threadpool(parked_starts.parked, ctx.engine):
         await asyncio.wait_for(_signal_with_start_reset(ctx, account_id), TEMPORAL_START_TIMEOUT)
@@ -129,7 +129,7 @@ async def deliver_parked(ctx: AppContext) -> int:
         try:
             await asyncio.wait_for(
                 _start_changed_notice(
-                    ctx, notice.account_id, PasswordChangeReason(notice.reason), notice.changed_at, f"parked-{notice.id}",
+                    ctx, notice.account_id, PasswordChangeReason(notice.reason), notice.changed_at, notice.nonce,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 ),
                 TEMPORAL_START_TIMEOUT,

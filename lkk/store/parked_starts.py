@@ -11,6 +11,7 @@ needs only the database) must still be told to its owner: its notice waits here 
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,18 +52,20 @@ class ParkedNotice:
     account_id: str
     reason: str
     changed_at: datetime
+    nonce: str
 
 
 def park_notice(engine: Engine, account_id: str, reason: str, *, changed_at: datetime) -> None:
     """Record a "password changed" notice that could not start (every change gets one)."""
     with session_scope(engine) as session:
-        session.add(ParkedPasswordNotice(account_id=account_id, reason=reason, changed_at=changed_at))
+        nonce = secrets.token_hex(8)  # not the row id: SQLite may reuse a deleted one
+        session.add(ParkedPasswordNotice(account_id=account_id, reason=reason, changed_at=changed_at, nonce=nonce))
 
 
 def parked_notices(engine: Engine, limit: int = 100) -> list[ParkedNotice]:
     with session_scope(engine) as session:
         rows = session.execute(select(ParkedPasswordNotice).order_by(ParkedPasswordNotice.id).limit(limit)).scalars()
-        return [ParkedNotice(row.id or 0, row.account_id, row.reason, as_utc(row.changed_at)) for row in rows]
+        return [ParkedNotice(row.id or 0, row.account_id, row.reason, as_utc(row.changed_at), row.nonce) for row in rows]
 
 
 def notice_started(engine: Engine, notice_id: int) -> None:

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column('account_id', sa.String(length=32), nullable=False),
         sa.Column('reason', sa.String(length=32), nullable=False),
         sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('nonce', sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
             ['account_id'], ['accounts.id'], name=op.f('fk_parked_password_notices_account_id_accounts'), ondelete='CASCADE'
         ),
