@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
 from api.cookies import session_token_of
+from api.temporal_link import TemporalLink
 from lkk.models import Account
 from lkk.settings import Settings
 from lkk.store import web_sessions
@@ -24,7 +25,14 @@ class AppContext:
 
     settings: Settings
     engine: Engine
-    temporal: Client | None = None
+    temporal: Client | None = None  # a fixed client (in-process tests)
+    temporal_link: TemporalLink | None = None  # the served app: connected and checked in the background
+
+    def live_temporal(self) -> Client | None:
+        """The Temporal client if Temporal is believed up, else None (answer 503 at once)."""
+        if self.temporal_link is not None:
+            return self.temporal_link.live_client()
+        return self.temporal
 
 
 def get_context(request: Request) -> AppContext:

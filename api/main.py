@@ -42,12 +42,13 @@ from api.routes import (
 )
 from api.security_headers import HEADERS as SECURITY_HEADERS
 from api.security_headers import SecurityHeadersMiddleware
+from api.services import passwords as password_svc
+from api.temporal_link import TemporalLink
 from api.templating import STATIC_DIR, make_templates, render
 from lkk.db import engine_for
 from lkk.logging_setup import configure_logging
 from lkk.settings import Settings, get_settings
 from lkk.store import login_throttle
-from lkk.temporal import connect
 from lkk.timeutil import utcnow
 
 log = logging.getLogger("lkk.api")
@@ -70,13 +71,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         threading.Thread(target=_purge_throttles, args=(engine, settings), name="purge-throttles", daemon=True).start()
         ctx = AppContext(settings=settings, engine=engine)
         app.state.ctx = ctx
-        try:
-            ctx.temporal = await connect(settings, wait_seconds=settings.temporal_connect_wait_seconds)
-        except RuntimeError:
-            log.error("Temporal at %s is unreachable; /readyz answers 503 until it is", settings.temporal_address)
+        # Temporal is not needed to start or to log in: the link connects (and reconnects)
+        # in the background; steps that need Temporal answer 503 while it is down.
+        ctx.temporal_link = TemporalLink(settings, on_up=lambda: _deliver_parked(ctx))
+        await ctx.temporal_link.start(first_try_seconds=FIRST_CONNECT_SECONDS)
         # The guides take a few seconds to build: start now, off the event loop.
         warming = asyncio.create_task(asyncio.to_thread(app.state.guides.warm))
         yield
+        await ctx.temporal_link.stop()
         await warming
         engine.dispose()
 
@@ -127,6 +129,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_pages(app)
     install_openapi(app)
     return app
+
+
+# A healthy Temporal answers in milliseconds; a dead one must not hold up the start.
+FIRST_CONNECT_SECONDS = 3.0
+
+
+async def _deliver_parked(ctx: AppContext) -> None:
+    await password_svc.deliver_parked(ctx)
 
 
 def _purge_throttles(engine: Engine, settings: Settings) -> None:

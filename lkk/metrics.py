@@ -10,7 +10,7 @@ login, e-mail, token or a raw URL with its query string.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 # --- onboarding ------------------------------------------------------------------
 
@@ -27,6 +27,13 @@ CONFIRMATION_EMAILS = Counter(
 # Incremented by the contract-binding and login code (issues 3 and 5).
 CONTRACT_BINDINGS = Counter("lkk_contract_bindings", "Supply contracts bound to a cabinet.")
 LOGIN_LOCKOUTS = Counter("lkk_login_lockouts", "Accounts locked after too many failed logins.")
+
+# --- degraded operation (docs/deployment.md, "When Temporal is down") ---------------
+
+TEMPORAL_UP = Gauge("lkk_api_temporal_up", "1 while this API replica reaches Temporal, 0 while it does not (alert on 0).")
+PASSWORD_RESETS_PARKED = Counter(
+    "lkk_password_resets_parked", "Recovery requests parked because Temporal was unreachable (started later by the API)."
+)
 
 # --- HTTP ----------------------------------------------------------------------------
 

@@ -136,3 +136,31 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = 0
     last_failure_at: datetime = Field(sa_column=_utc_column(index=True))
     locked_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class ParkedPasswordReset(SQLModel, table=True):
+    """A recovery request that arrived while Temporal was unreachable: the API starts
+    its workflow once Temporal answers again (one row per account: repeats join it)."""
+
+    __tablename__ = "parked_password_resets"
+
+    account_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    )
+    requested_at: datetime = Field(sa_column=_utc_column())
+
+
+class ParkedPasswordNotice(SQLModel, table=True):
+    """A "password changed" notice whose workflow could not start (Temporal unreachable):
+    the password is already changed, so the owner must still be told, later."""
+
+    __tablename__ = "parked_password_notices"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    reason: str = Field(max_length=32)
+    changed_at: datetime = Field(sa_column=_utc_column())
+    # Made when parked: the notice's workflow id, so a second start (another replica) is refused.
+    nonce: str = Field(max_length=32)

@@ -120,7 +120,11 @@ class Settings(BaseSettings):
     )
     temporal_ui_url: str = Field(default="http://127.0.0.1:8233", description="Temporal Web UI address shown to support staff.")
     temporal_connect_wait_seconds: float = Field(
-        default=60.0, description="How long the API and the worker keep retrying the first connection to Temporal at start."
+        default=60.0,
+        description=(
+            "How long the worker keeps retrying the first connection to Temporal at start. The API does not wait: "
+            "it serves login and the Profile at once and connects in the background."
+        ),
     )
 
     # Worker

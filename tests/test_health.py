@@ -10,8 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from lkk import schema
 from lkk.settings import Settings
-from tests.conftest import free_port
-from tests.stack import api_process, running_stack
+from tests.conftest import free_port, start_dev_server
+from tests.stack import api_process, running_stack, wait_temporal
 
 pytestmark = pytest.mark.asyncio
 
@@ -33,19 +33,25 @@ async def test_ready_when_database_and_temporal_answer(dev_server_env: WorkflowE
         assert ready.json() == {"status": "ready", "checks": {"database": "ok", "temporal": "ok"}}
 
 
-async def test_not_ready_without_temporal_but_alive(settings: Settings) -> None:
-    """Temporal down at start: the process lives (no restart loop), the load balancer
-    keeps traffic away until it connects."""
-    config = settings.model_copy(
-        update={"temporal_address": f"127.0.0.1:{free_port()}", "temporal_connect_wait_seconds": 0.0}
-    )
+async def test_ready_but_degraded_without_temporal_then_connects_when_it_comes(settings: Settings) -> None:
+    """Temporal down at start: the API starts at once (no waiting on Temporal), and stays
+    in the balancer, since login and the Profile need only the database; the body says
+    Temporal is down, for monitoring. When Temporal comes, the API connects by itself."""
+    temporal_port = free_port()
+    config = settings.model_copy(update={"temporal_address": f"127.0.0.1:{temporal_port}"})
     port = free_port()
     schema.upgrade(config.database_url)
     with api_process(config, port, wait_until_ready=False):
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
-        assert ready.status_code == 503
-        assert ready.json()["checks"] == {"database": "ok", "temporal": "down"}
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "degraded", "checks": {"database": "ok", "temporal": "down"}}
+        temporal = await start_dev_server(port=temporal_port)
+        try:
+            wait_temporal(f"http://127.0.0.1:{port}")
+            assert httpx.get(f"http://127.0.0.1:{port}/readyz").json()["status"] == "ready"
+        finally:
+            await temporal.shutdown()
 
 
 async def test_not_ready_without_database(dev_server_env: WorkflowEnvironment, settings: Settings) -> None:

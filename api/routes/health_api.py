@@ -2,9 +2,12 @@
 
 ``/healthz``: the process is alive (restart it if not). It touches nothing else, so a
 database outage never makes every replica "dead" at once.
-``/readyz``: the replica can serve (database and Temporal answer); the load balancer
-sends traffic only to ready replicas. If Temporal was down when the API started,
-this is also where the client connection is retried.
+``/readyz``: the replica can serve, which takes the database only: login, the
+Profile and the help pages work without Temporal, so a Temporal restart must not
+take every replica out of the balancer. Temporal's state is in the body
+(``checks.temporal``, and ``status`` is ``degraded`` while it is down: registration,
+resend and binding then answer 503, recovery requests are parked); monitoring
+alerts on that, the balancer does not act on it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AppContext, Ctx
-from lkk.temporal import connect, temporal_reachable
+from lkk.temporal import temporal_reachable
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
@@ -34,14 +37,14 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Database and Temporal are reachable",
-    responses={503: {"description": "A dependency is down; see `checks`."}},
+    summary="The database is reachable (Temporal's state reported, not required)",
+    responses={503: {"description": "The database is down; see `checks`."}},
 )
 async def readyz(ctx: Ctx) -> JSONResponse:
     database, temporal = await asyncio.gather(_database_ok(ctx.engine), _temporal_ok(ctx))
     checks = {"database": "ok" if database else "down", "temporal": "ok" if temporal else "down"}
-    ready = database and temporal
-    return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+    status = "unavailable" if not database else "ready" if temporal else "degraded"
+    return JSONResponse({"status": status, "checks": checks}, status_code=200 if database else 503)
 
 
 def _select_one(engine: Engine) -> None:
@@ -59,10 +62,7 @@ async def _database_ok(engine: Engine) -> bool:
 
 
 async def _temporal_ok(ctx: AppContext) -> bool:
-    if ctx.temporal is None:
-        try:
-            ctx.temporal = await asyncio.wait_for(connect(ctx.settings), CHECK_TIMEOUT_SECONDS)
-        except Exception as exc:
-            log.warning("readiness: Temporal not connected (%s)", type(exc).__name__)
-            return False
-    return await temporal_reachable(ctx.temporal, CHECK_TIMEOUT_SECONDS)
+    # The served app: the background link's latest check (a probe never waits on Temporal).
+    if ctx.temporal_link is not None:
+        return ctx.temporal_link.up
+    return ctx.temporal is not None and await temporal_reachable(ctx.temporal, CHECK_TIMEOUT_SECONDS)

@@ -126,12 +126,15 @@ async def resend_link(body: HandleIn, ctx: Ctx) -> ResendOut | JSONResponse:
 @router.post(
     "/registrations/status",
     response_model=SignupStateOut,
-    responses={404: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+    responses={404: {"model": ErrorOut}, 429: {"model": ErrorOut}, 503: {"model": ErrorOut}},
     dependencies=[rate_limit("registration_status")],
 )
 async def registration_status(body: HandleIn, ctx: Ctx) -> SignupStateOut | JSONResponse:
     account_id = svc.read_handle(ctx, body.registration_handle)
-    state = await svc.signup_state(ctx, account_id) if account_id else None
+    try:
+        state = await svc.signup_state(ctx, account_id) if account_id else None
+    except svc.ServiceUnavailable:
+        return _error(503, svc.SERVICE_UNAVAILABLE)
     if state is None:
         return _error(404, "Регистрация не найдена.")
     return SignupStateOut.model_validate({**state.model_dump(), "notice": svc.ended_notice(state)})

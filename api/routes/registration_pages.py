@@ -119,7 +119,12 @@ async def register_submit(
 
 async def _sent_page(request: Request, ctx: Ctx, message: str | None = None, code: int = 200) -> HTMLResponse:
     account_id = svc.read_handle(ctx, signup_handle_of(request, ctx.settings))
-    state = await svc.signup_state(ctx, account_id) if account_id else None
+    try:
+        state = await svc.signup_state(ctx, account_id) if account_id else None
+    except svc.ServiceUnavailable:
+        # The letter went out (or will): say so, and that resending must wait.
+        context = {"state": None, "message": message or svc.SERVICE_UNAVAILABLE, "unavailable": True, "notice": None}
+        return render(request, "register_sent.html", {**context, "wait_seconds": 0}, status_code=code)
     wait_seconds = 0
     if state is not None and state.next_resend_at is not None:
         wait_seconds = max(int((state.next_resend_at - utcnow()).total_seconds()) + 1, 0)

@@ -30,6 +30,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api import unavailable
 from api.deps import AppContext
 from lkk.billing import binding_requests, bindings
 from lkk.billing.bindings import BindOutcome, BindStatus
@@ -46,12 +47,10 @@ from workflows.search_attributes import LKK_CONTRACT, LKK_LOGIN
 
 log = logging.getLogger(__name__)
 
-SERVICE_UNAVAILABLE = "Сервис привязки договоров временно недоступен. Попробуйте ещё раз через несколько минут."
+SERVICE_UNAVAILABLE = unavailable.MESSAGE
+# Temporal or the worker did not answer in time; the form says so (its values kept).
+ServiceUnavailable = unavailable.ServiceUnavailable
 UNBIND_TIMEOUT_SECONDS = 60
-
-
-class ServiceUnavailable(Exception):
-    """Temporal or the worker did not answer in time; the form says so."""
 
 
 @dataclass(frozen=True)
@@ -81,9 +80,10 @@ def registry_for(ctx: AppContext) -> SqlBillingRegistry:
 
 
 def _client(ctx: AppContext) -> Client:
-    if ctx.temporal is None:
+    client = ctx.live_temporal()
+    if client is None:  # refused before the attempt is parked: nothing to clean up
         raise ServiceUnavailable()
-    return ctx.temporal
+    return client
 
 
 def _list(ctx: AppContext, account_id: str) -> list[ContractCard]:

@@ -20,13 +20,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import AppContext
 from api.services import registration as registration_svc
-from lkk import validation
+from lkk import metrics, validation
 from lkk.models import Account
 from lkk.security.passwords import hash_password, verify_password
-from lkk.store import credentials, login_throttle, web_sessions
+from lkk.store import credentials, login_throttle, parked_starts, web_sessions
 from lkk.temporal import password_changed_workflow_id, password_reset_workflow_id
 from lkk.timeutil import utcnow
 from workflows.messages import (
@@ -68,9 +71,14 @@ async def request_reset(ctx: AppContext, login: str, email: str) -> None:
         try:
             await asyncio.wait_for(_signal_with_start_reset(ctx, account_id), TEMPORAL_START_TIMEOUT)
             log.info("password reset requested for account %s", account_id)
-        except Exception:
-            # Same answer anyway: an error page here would tell that the pair matched.
-            log.exception("could not start password reset for account %s", account_id)
+        except Exception as exc:
+            # Same answer anyway (an error page would tell that the pair matched), and
+            # the request is kept: it starts when Temporal answers again.
+            log.warning("password reset for account %s parked until Temporal answers (%s)", account_id, type(exc).__name__)
+            await run_in_threadpool(parked_starts.park, ctx.engine, account_id, now=utcnow())
+            metrics.PASSWORD_RESETS_PARKED.inc()
+            if ctx.temporal_link is not None:
+                ctx.temporal_link.nudge()
     floor = ctx.settings.password_reset_min_response_ms / 1000
     await asyncio.sleep(max(floor - (time.monotonic() - started), 0))
 
@@ -106,6 +114,34 @@ async def _signal_with_start_reset(ctx: AppContext, account_id: str) -> None:
     )
 
 
+async def deliver_parked(ctx: AppContext) -> int:
+    """Start what was parked during an outage (the API's Temporal link calls this when
+    Temporal is back). Several replicas may do it at once: a recovery start joins the
+    account's running recovery (its cooldown keeps it to one e-mail), and a notice's
+    workflow id comes from the nonce in its row, so a second start of it is refused."""
+    delivered = 0
+    for account_id in await run_in_threadpool(parked_starts.parked, ctx.engine):
+        await asyncio.wait_for(_signal_with_start_reset(ctx, account_id), TEMPORAL_START_TIMEOUT)
+        await run_in_threadpool(parked_starts.started, ctx.engine, account_id)
+        log.info("parked password reset started for account %s", account_id)
+        delivered += 1
+    for notice in await run_in_threadpool(parked_starts.parked_notices, ctx.engine):
+        try:
+            await asyncio.wait_for(
+                _start_changed_notice(
+                    ctx, notice.account_id, PasswordChangeReason(notice.reason), notice.changed_at, notice.nonce,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                ),
+                TEMPORAL_START_TIMEOUT,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # another replica started it first
+        await run_in_threadpool(parked_starts.notice_started, ctx.engine, notice.id)
+        log.info("parked password-changed notice started for account %s", notice.account_id)
+        delivered += 1
+    return delivered
+
+
 async def one_time_password_used(ctx: AppContext, account_id: str, now: datetime) -> None:
     """After the swap in the database: end the recovery early and send the notice."""
     try:
@@ -120,32 +156,51 @@ async def one_time_password_used(ctx: AppContext, account_id: str, now: datetime
 async def notify_password_changed(
     ctx: AppContext, account_id: str, reason: PasswordChangeReason, changed_at: datetime
 ) -> None:
-    """Start the durable notice; once started, SMTP trouble only delays it."""
+    """Start the durable notice; once started, SMTP trouble only delays it. While
+    Temporal is down the notice is parked and started when it is back."""
     try:
-        await _client(ctx).start_workflow(
-            PasswordChangedNoticeWorkflow.run,
-            PasswordChangedInput(
-                account_id=account_id,
-                reason=reason,
-                changed_at=changed_at,
-                mail_retry_seconds=ctx.settings.security_mail_retry_seconds,
-            ),
-            id=password_changed_workflow_id(account_id, secrets.token_hex(8)),
-            task_queue=ctx.settings.temporal_task_queue,
-            static_summary="Уведомление «пароль изменён»",
+        await asyncio.wait_for(
+            _start_changed_notice(ctx, account_id, reason, changed_at, secrets.token_hex(8)), TEMPORAL_START_TIMEOUT
         )
-    except Exception:
-        log.exception("could not start the password-changed notice for account %s", account_id)
+    except Exception as exc:
+        log.warning("password-changed notice for account %s parked until Temporal answers (%s)", account_id, type(exc).__name__)
+        await run_in_threadpool(parked_starts.park_notice, ctx.engine, account_id, reason.value, changed_at=changed_at)
+        if ctx.temporal_link is not None:
+            ctx.temporal_link.nudge()
+
+
+async def _start_changed_notice(
+    ctx: AppContext,
+    account_id: str,
+    reason: PasswordChangeReason,
+    changed_at: datetime,
+    nonce: str,
+    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+) -> None:
+    await _client(ctx).start_workflow(
+        PasswordChangedNoticeWorkflow.run,
+        PasswordChangedInput(
+            account_id=account_id,
+            reason=reason,
+            changed_at=changed_at,
+            mail_retry_seconds=ctx.settings.security_mail_retry_seconds,
+        ),
+        id=password_changed_workflow_id(account_id, nonce),
+        task_queue=ctx.settings.temporal_task_queue,
+        static_summary="Уведомление «пароль изменён»",
+        id_reuse_policy=id_reuse_policy,
+    )
 
 
 class _NoTemporal(Exception):
     pass
 
 
-def _client(ctx: AppContext):  # type: ignore[no-untyped-def]
-    if ctx.temporal is None:
+def _client(ctx: AppContext) -> Client:
+    client = ctx.live_temporal()
+    if client is None:
         raise _NoTemporal("Temporal is not connected")
-    return ctx.temporal
+    return client
 
 
 @dataclass(frozen=True)

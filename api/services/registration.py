@@ -23,7 +23,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api import captcha_view
+from api import captcha_view, unavailable
 from api.deps import AppContext
 from api.forms import RegistrationForm, parse_registration
 from lkk import metrics, validation
@@ -58,17 +58,14 @@ SUPERSEDED_NOTICE = (
     "Этот адрес электронной почты уже подтверждён в другой регистрации, поэтому эта регистрация отменена. "
     "Если адрес ваш, войдите в личный кабинет или восстановите пароль; иначе зарегистрируйтесь со своим адресом."
 )
-SERVICE_UNAVAILABLE = "Сервис временно недоступен. Попробуйте ещё раз через несколько минут."
+SERVICE_UNAVAILABLE = unavailable.MESSAGE
+ServiceUnavailable = unavailable.ServiceUnavailable  # Temporal could not be reached; nothing was kept
 
 
 class RegistrationRejected(Exception):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(", ".join(errors))
         self.errors = errors
-
-
-class ServiceUnavailable(Exception):
-    """Temporal could not be reached; nothing was kept."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +110,7 @@ async def check_form(
 async def register(ctx: AppContext, form: RegistrationForm) -> Registered:
     """Register a sign-up whose form (captcha included) passed ``check_form``."""
     settings = ctx.settings
+    _client(ctx)  # Temporal down: refuse before the login and e-mail are claimed
     now = utcnow()
     password_hash = await run_in_threadpool(hash_password, settings, form.password)
     signup = signups.NewSignup(
@@ -179,9 +177,10 @@ async def _start_onboarding(ctx: AppContext, account_id: str, login: str) -> Non
 
 
 def _client(ctx: AppContext) -> Client:
-    if ctx.temporal is None:
+    client = ctx.live_temporal()
+    if client is None:
         raise ServiceUnavailable()
-    return ctx.temporal
+    return client
 
 
 class ResendOutcome(StrEnum):
@@ -233,10 +232,14 @@ def ended_notice(state: OnboardingState | None) -> str | None:
 
 
 async def signup_state(ctx: AppContext, account_id: str) -> OnboardingState | None:
+    """None when the sign-up is unknown; ``ServiceUnavailable`` while Temporal is down
+    (then nobody knows: the pages must not say "not found")."""
     handle = _client(ctx).get_workflow_handle(onboarding_workflow_id(account_id))
     try:
         return await handle.query(STATE_QUERY, result_type=OnboardingState)
-    except RPCError:
+    except RPCError as err:
+        if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise ServiceUnavailable() from err
         return None
 
 

@@ -1,0 +1,15 @@
+"""The one error of a step that needs Temporal while Temporal is unreachable.
+
+Registration, resend and contract binding raise it before they keep anything (no
+claimed login, no parked code); routes answer with ``STATUS`` and ``MESSAGE`` and
+show the form again with its values (passwords excepted).
+"""
+
+from __future__ import annotations
+
+STATUS = 503
+MESSAGE = "Сервис временно недоступен. Попробуйте ещё раз через несколько минут."
+
+
+class ServiceUnavailable(Exception):
+    """Temporal (or its worker) could not be reached; nothing was kept."""
