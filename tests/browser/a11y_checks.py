@@ -53,10 +53,9 @@ async def small_tap_targets(page: Page) -> list[str]:
     return list(await page.evaluate(SMALL_TARGETS_JS, MIN_TARGET_PX))
 
 
-# The focused element's outline colour against what lies under the ring: the nearest
-# opaque background of its parent (the ring sits outside the element, offset 2 px).
-FOCUS_CONTRAST_JS = """
-() => {
+# WCAG 2 relative luminance and the nearest opaque background under an element: shared
+# by the text-contrast and focus-ring checks (JavaScript run in the page).
+CONTRAST_HELPERS_JS = """
   const lum = (rgb) => {
     const [r, g, b] = rgb.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
     return 0.2126 * r + 0.7152 * g + 0.0722 * b;
@@ -69,7 +68,14 @@ FOCUS_CONTRAST_JS = """
     }
     return [255, 255, 255];
   };
-  const el = document.activeElement;
+"""
+
+
+# The focused element's outline colour against what lies under the ring: the nearest
+# opaque background of its parent (the ring sits outside the element, offset 2 px).
+FOCUS_CONTRAST_JS = """
+() => {
+""" + CONTRAST_HELPERS_JS + """  const el = document.activeElement;
   if (!el || el === document.body) return null;
   const style = getComputedStyle(el);
   if (style.outlineStyle === "none" || parseFloat(style.outlineWidth) < 2) return {name: el.outerHTML.slice(0, 60), ratio: 0};

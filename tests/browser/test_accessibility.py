@@ -12,7 +12,7 @@ from playwright.async_api import Browser, Page, expect
 from lkk.db import make_engine
 from tests.binding_harness import issue
 from tests.conftest import CAPTCHA_TEST_ANSWER
-from tests.browser.a11y_checks import small_tap_targets, wcag_violations, weak_focus_rings
+from tests.browser.a11y_checks import CONTRAST_HELPERS_JS, small_tap_targets, wcag_violations, weak_focus_rings
 from tests.browser.harness import (
     DESKTOP, PASSWORD, PHONE, WebStack, bind_contract, fill_registration, follow_link_in_letter, log_in, log_out,
     mailed_password, no_horizontal_scroll, open_letter_in_mailbox, register, request_new_password, unique_login,
@@ -24,19 +24,7 @@ PUBLIC_PAGES = ["/login", "/register", "/register/sent", "/support", "/confirm?t
 # Contrast of each element's text against the nearest opaque background (WCAG 2 formula).
 CONTRAST_JS = """
 () => {
-  const lum = (rgb) => {
-    const [r, g, b] = rgb.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  };
-  const parse = (c) => c.match(/[\\d.]+/g).map(Number);
-  const background = (el) => {
-    for (; el; el = el.parentElement) {
-      const c = parse(getComputedStyle(el).backgroundColor);
-      if (c.length < 4 || c[3] > 0.99) return c.slice(0, 3);
-    }
-    return [255, 255, 255];
-  };
-  const worst = [];
+""" + CONTRAST_HELPERS_JS + """  const worst = [];
   for (const el of document.querySelectorAll("body *")) {
     const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
     const style = getComputedStyle(el);
