@@ -32,9 +32,8 @@ USER 10001:10001
 
 EXPOSE 8000
 # The API by default; the worker runs `python worker.py`, migrations `python -m lkk.cli db upgrade`.
-# On SIGTERM uvicorn stops accepting and lets in-flight requests finish (up to 25 s).
-# uvicorn's own proxy headers stay off: the app trusts X-Forwarded-For only from
-# LKK_TRUSTED_PROXIES (api/client_address.py), the same in the image, dev and tests.
-CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000", \
-     "--no-proxy-headers", \
-     "--timeout-graceful-shutdown", "25", "--no-access-log"]
+# api/serve.py is uvicorn (no proxy headers, no access log) with a drain: on SIGTERM
+# /readyz answers 503 for LKK_SHUTDOWN_DRAIN_SECONDS while requests are still served,
+# so Caddy takes the replica out first; then it stops accepting and lets in-flight
+# requests finish (up to 25 s).
+CMD ["python", "-m", "api.serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,6 +1,6 @@
 """The FastAPI application: JSON API under /api/v1, Russian web pages, OpenAPI at /docs (development).
 
-Run: ``uvicorn api.main:app`` (the embedded stack does it through the Procfile).
+Run: ``python -m api.serve`` (uvicorn with a drain before it stops; the image, the Procfile and the tests use it).
 """
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url="/redoc" if settings.is_development else None,
     )
     app.state.settings = settings
+    app.state.draining = False  # set by api.serve on SIGTERM: /readyz then answers 503
     app.state.templates = make_templates(settings)
     app.state.guides = help_pages.GuideCache(settings)
     app.state.csrf = make_csrf(settings)

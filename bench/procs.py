@@ -45,6 +45,19 @@ def worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
 
 
+def api(port: int, env: dict[str, str], *, workers: int) -> subprocess.Popen[bytes]:
+    """ЛКК's API as the image runs it (api.serve); several processes only through uvicorn's
+    own supervisor, which has no place for the drain (the bench never stops it under load)."""
+    if workers > 1:
+        return uvicorn("api.main:app", port, env, workers=workers)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env={**env, "LKK_SHUTDOWN_DRAIN_SECONDS": "0"},  # no balancer to drain for
+    )
+    wait_http(f"http://127.0.0.1:{port}/openapi.json", timeout=60, proc=proc)
+    return proc
+
+
 def uvicorn(app: str, port: int, env: dict[str, str], *, workers: int, python: str = sys.executable,
             probe: str = "/openapi.json") -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(

@@ -134,7 +134,7 @@ class Bench:
         schema.upgrade(f"sqlite:///{self.workdir}/lkk.db")  # as `lkk dev run` does before it starts anything
         api_port = procs.free_port()
         worker = procs.worker(env)
-        api = procs.uvicorn("api.main:app", api_port, env, workers=a.api_workers)
+        api = procs.api(api_port, env, workers=a.api_workers)
         client = await Client.connect(self.address, data_converter=pydantic_data_converter)
         lat = Latencies()
         confirmed: list[str] = []

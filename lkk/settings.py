@@ -127,6 +127,18 @@ class Settings(BaseSettings):
         ),
     )
 
+    # API process (python -m api.serve)
+    shutdown_drain_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "On SIGTERM the API first answers `/readyz` with 503 and keeps serving this long, so the load balancer takes "
+            "it out of rotation before it stops accepting (then in-flight requests get up to 25 s). At least the "
+            "balancer's health-check interval plus its timeout (the shipped Caddyfile: 2 s + 3 s). A second signal "
+            "stops at once."
+        ),
+    )
+
     # Worker
     worker_activity_threads: int = Field(default=32, description="Threads that run the worker's (synchronous) activities.")
     # A pending sign-up sleeps for days on a timer: keeping its run in the worker's

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -33,9 +34,9 @@ def worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
 
 @contextmanager
 def api_process(settings: Settings, port: int, *, wait_until_ready: bool = True) -> Iterator[subprocess.Popen[bytes]]:
-    """``uvicorn api.main:app`` as in the Procfile/Dockerfile; waits for /readyz (or only /healthz)."""
+    """``python -m api.serve`` as in the Procfile/Dockerfile; waits for /readyz (or only /healthz)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-proxy-headers", "--no-access-log"],
+        [sys.executable, "-m", "api.serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         env=env_for(settings),
     )
@@ -47,7 +48,15 @@ def api_process(settings: Settings, port: int, *, wait_until_ready: bool = True)
             wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc, ok=lambda status: status == 200)
         yield proc
     finally:
-        stop_process(proc)
+        stop_at_once(proc)
+
+
+def stop_at_once(proc: subprocess.Popen[bytes]) -> None:
+    """Two SIGTERMs: the second skips the drain (nothing balances these tests' APIs)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.05)  # two signals at once might reach the handler as one
+    stop_process(proc)
 
 
 def wait_temporal(api_url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30.0) -> None:

@@ -1,5 +1,6 @@
-"""SIGTERM to the API (docker stop, a rolling update) while a request is in flight:
-uvicorn stops accepting, answers the request in full, then exits cleanly."""
+"""SIGTERM to the API (docker stop, a rolling update): it drains first (/readyz 503 while
+it still serves, so the balancer takes it out), then stops accepting, answers what is in
+flight in full and exits cleanly. A second signal skips the rest of the drain."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from lkk.settings import Settings
 from tests.conftest import free_port
+from api.serve import GRACEFUL_SHUTDOWN_SECONDS
 from tests.stack import api_process
 
 
@@ -72,7 +74,7 @@ def test_sigterm_answers_the_in_flight_request_then_exits(settings: Settings, ha
         api.send_signal(signal.SIGTERM)
         request.join(timeout=30)
         exit_code = api.wait(timeout=30)
-        with pytest.raises(httpx.ConnectError):  # no new requests once draining began
+        with pytest.raises(httpx.ConnectError):  # no new requests once it stopped
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
 
     assert answer["status"] == 503, answer
@@ -81,3 +83,49 @@ def test_sigterm_answers_the_in_flight_request_then_exits(settings: Settings, ha
     # uvicorn re-raises the signal after its graceful shutdown, so "terminated by
     # SIGTERM" is its clean exit; a crash or a forced kill would show otherwise.
     assert exit_code in (0, -signal.SIGTERM)
+
+
+def _get(url: str) -> tuple[int, str]:
+    answer = httpx.get(url, timeout=5)
+    return answer.status_code, answer.json()["status"] if "json" in answer.headers["content-type"] else ""
+
+
+def test_sigterm_first_reports_not_ready_while_still_serving_then_exits(settings: Settings) -> None:
+    drain = 3.0
+    config = settings.model_copy(update={"shutdown_drain_seconds": drain, "temporal_address": f"127.0.0.1:{free_port()}"})
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with api_process(config, port, wait_until_ready=False) as api:
+        assert _get(f"{url}/readyz")[0] == 200, "ready before the signal (database up; Temporal is not needed)"
+        api.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        answers: list[tuple[float, tuple[int, str], int]] = []
+        while api.poll() is None and time.monotonic() - signalled < drain + GRACEFUL_SHUTDOWN_SECONDS + 5:
+            try:  # a new connection each time: the listening socket must still accept
+                answers.append((time.monotonic() - signalled, _get(f"{url}/readyz"), _get(f"{url}/login")[0]))
+            except httpx.ConnectError:
+                break
+            time.sleep(0.1)
+        exit_code = api.wait(timeout=drain + GRACEFUL_SHUTDOWN_SECONDS)
+        exited = time.monotonic() - signalled
+
+    during = [(readyz, page) for at, readyz, page in answers if at < drain - 0.5]
+    assert len(during) >= 5, answers
+    assert set(during) == {((503, "draining"), 200)}, "not ready at once, yet every page still served"
+    assert drain - 0.5 <= exited < drain + GRACEFUL_SHUTDOWN_SECONDS, exited
+    assert exit_code in (0, -signal.SIGTERM)
+
+
+def test_a_second_signal_stops_at_once_without_the_drain(settings: Settings) -> None:
+    drain = 30.0
+    config = settings.model_copy(update={"shutdown_drain_seconds": drain, "temporal_address": f"127.0.0.1:{free_port()}"})
+    port = free_port()
+    with api_process(config, port, wait_until_ready=False) as api:
+        api.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert _get(f"http://127.0.0.1:{port}/readyz") == (503, "draining")
+        started = time.monotonic()
+        api.send_signal(signal.SIGINT)  # Ctrl-C
+        exit_code = api.wait(timeout=drain)
+    assert time.monotonic() - started < 10, "stopped without waiting out the drain"
+    assert exit_code in (0, -signal.SIGTERM), "a clean exit, not a crash"

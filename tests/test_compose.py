@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from api.serve import GRACEFUL_SHUTDOWN_SECONDS
 from lkk.settings import Settings, env_name, production_required_fields
 from tests.conftest import ROOT
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
@@ -186,7 +187,9 @@ def test_image_carries_the_guides_sources_and_a_writable_data_dir() -> None:
 def test_apis_trust_only_caddys_network_for_the_client_address(services: dict[str, Any]) -> None:
     """X-Forwarded-For counts only from Caddy's range, never from any peer (`*`)."""
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    assert "--forwarded-allow-ips" not in dockerfile and "--no-proxy-headers" in dockerfile
+    assert '"-m", "api.serve"' in dockerfile and "--forwarded-allow-ips" not in dockerfile
+    launcher = (ROOT / "api" / "serve.py").read_text(encoding="utf-8")
+    assert "proxy_headers=False" in launcher and "forwarded_allow_ips" not in launcher
     raw = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
     edge_subnet = raw["networks"]["edge"]["ipam"]["config"][0]["subnet"]
     for name in ("api-1", "api-2"):
@@ -263,3 +266,21 @@ def test_caddy_serves_the_public_url_on_80_and_443(services: dict[str, Any]) -> 
     assert re.search(r"^\{\$LKK_PUBLIC_BASE_URL(:[^}]*)?\} \{$", text, re.M), "the site address is the public URL"
     global_options = text[text.index("{\n") : text.index("\n}\n")]
     assert not re.search(r"^\s*local_certs\s*$", global_options, re.M), "internal certificates only for localhost or opt-in"
+
+
+def _seconds(value: str) -> float:
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)", value.strip()).groups()  # type: ignore[union-attr]
+    return float(number) * {"ms": 0.001, "s": 1, "m": 60}[unit]
+
+
+def test_a_stopping_api_drains_long_enough_for_caddy_and_docker(services: dict[str, Any]) -> None:
+    """The drain outlasts Caddy's health check (so it stops routing to the replica before
+    it stops accepting), and Docker's grace period outlasts drain + in-flight requests
+    (or SIGKILL cuts them off)."""
+    drain = Settings(_env_file=None).shutdown_drain_seconds  # type: ignore[call-arg]
+    caddyfile = (ROOT / "deploy" / "caddy" / "Caddyfile").read_text(encoding="utf-8")
+    health = {key: _seconds(value) for key, value in re.findall(r"(health_interval|health_timeout) (\S+)", caddyfile)}
+    assert drain >= health["health_interval"] + health["health_timeout"], (drain, health)
+    for name in ("api-1", "api-2"):
+        grace = _seconds(services[name]["stop_grace_period"])
+        assert grace >= drain + GRACEFUL_SHUTDOWN_SECONDS + 2, (name, grace)

@@ -94,10 +94,10 @@ def _as_app_user(uid: int, gid: int, argv: list[str]) -> list[str]:
 def _image_cmd(dockerfile: Dockerfile, port: int) -> list[str]:
     """The image's CMD with this machine's interpreter, on a local port."""
     cmd = list(dockerfile.cmd)
-    assert cmd[:2] == ["uvicorn", "api.main:app"], cmd
+    assert cmd[:3] == ["python", "-m", "api.serve"], cmd
     cmd[cmd.index("--host") + 1] = "127.0.0.1"
     cmd[cmd.index("--port") + 1] = str(port)
-    return [sys.executable, "-m", *cmd]
+    return [sys.executable, *cmd[1:]]
 
 
 def _production_env(dockerfile: Dockerfile, database_url: str, temporal: str, smtp_port: int) -> dict[str, str]:

@@ -7,7 +7,9 @@ Profile and the help pages work without Temporal, so a Temporal restart must not
 take every replica out of the balancer. Temporal's state is in the body
 (``checks.temporal``, and ``status`` is ``degraded`` while it is down: registration,
 resend and binding then answer 503, recovery requests are parked); monitoring
-alerts on that, the balancer does not act on it.
+alerts on that, the balancer does not act on it. While the process drains before a
+stop (``api.serve``) it answers 503 ``draining`` without checking anything, so the
+balancer takes it out of rotation while it still serves.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -38,9 +40,11 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="The database is reachable (Temporal's state reported, not required)",
-    responses={503: {"description": "The database is down; see `checks`."}},
+    responses={503: {"description": "The database is down (see `checks`), or the process is stopping (`draining`)."}},
 )
-async def readyz(ctx: Ctx) -> JSONResponse:
+async def readyz(request: Request, ctx: Ctx) -> JSONResponse:
+    if request.app.state.draining:
+        return JSONResponse({"status": "draining", "checks": {}}, status_code=503)
     database, temporal = await asyncio.gather(_database_ok(ctx.engine), _temporal_ok(ctx))
     checks = {"database": "ok" if database else "down", "temporal": "ok" if temporal else "down"}
     status = "unavailable" if not database else "ready" if temporal else "degraded"
