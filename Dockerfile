@@ -1,6 +1,8 @@
 # The API and the worker (one image, two commands). Small: slim Python, wheels only,
 # no build tools, no pip cache; runs as an unprivileged user.
-FROM python:3.11-slim
+# Pinned to a patch release and a Debian release: a floating tag changes under a running
+# deployment. Raise it deliberately (and run `make test`) for a security release.
+FROM python:3.11.17-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

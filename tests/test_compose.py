@@ -163,7 +163,8 @@ def test_namespace_job_registers_the_workflows_search_attributes() -> None:
 
 def test_dockerfile_is_small_and_unprivileged() -> None:
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
+    # A patch release and a Debian release, never a floating tag (issue 17: images pinned).
+    assert re.search(r"^FROM python:3\.11\.\d+-slim-[a-z]+$", text, re.M)
     assert "pip install -r requirements.txt" in text and "PIP_NO_CACHE_DIR=1" in text
     users = re.findall(r"^USER (\S+)", text, re.M)
     assert users and users[-1].split(":")[0] not in {"root", "0"}
