@@ -1,0 +1,23 @@
+"""Typed refusals of the product's use cases.
+
+Services and stores raise a subclass of ``ServiceError``; they never choose an HTTP
+status or write the customer's sentence. ``api/errors.py`` is the one place that maps
+each type to a status and a Russian message, for the JSON routes and the pages alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class ServiceError(Exception):
+    """A refusal the customer can act on.
+
+    ``fields`` names the form fields the refusal belongs next to, with a message for
+    each where the message depends on the case (a form with several mistakes is told
+    all of them at once); a refusal with no fields is shown above the form.
+    """
+
+    def __init__(self, fields: Mapping[str, str] | None = None) -> None:
+        self.fields: dict[str, str] = dict(fields or {})
+        super().__init__(type(self).__name__, *self.fields)
