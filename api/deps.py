@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio.client import Client
 
 from api.cookies import session_token_of
@@ -40,6 +42,17 @@ def get_context(request: Request) -> AppContext:
 
 
 Ctx = Annotated[AppContext, Depends(get_context)]
+
+
+async def get_db_session(ctx: Ctx) -> AsyncIterator[Session]:
+    """One database session per request. Opening it does no I/O (the connection is
+    taken on first use), so this runs on the loop; services run each unit of work
+    against it in one ``run_in_threadpool`` hop and commit there."""
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_db_session)]
 
 
 async def current_account(request: Request, ctx: Ctx) -> Account | None:
