@@ -36,16 +36,15 @@ def signup_handle_of(request: Request, settings: Settings) -> str:
     return request.cookies.get(cookie_name(settings, SIGNUP_COOKIE), "")
 
 
-def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+def _set(response: Response, settings: Settings, name: str, value: str, max_age: int) -> None:
+    # Every cookie of ours: script-proof, sent on top-level navigations only, whole site.
     response.set_cookie(
-        session_cookie(settings),
-        token,
-        max_age=settings.session_absolute_seconds,
-        httponly=True,
-        samesite="lax",
-        secure=is_secure(settings),
-        path="/",
+        name, value, max_age=max_age, httponly=True, samesite="lax", secure=is_secure(settings), path="/"
     )
+
+
+def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+    _set(response, settings, session_cookie(settings), token, settings.session_absolute_seconds)
 
 
 def clear_session_cookie(response: Response, settings: Settings) -> None:
@@ -53,15 +52,7 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
 
 
 def set_signup_cookie(response: Response, settings: Settings, handle: str) -> None:
-    response.set_cookie(
-        cookie_name(settings, SIGNUP_COOKIE),
-        handle,
-        max_age=settings.signup_ttl_seconds,
-        httponly=True,
-        samesite="lax",
-        secure=is_secure(settings),
-        path="/",
-    )
+    _set(response, settings, cookie_name(settings, SIGNUP_COOKIE), handle, settings.signup_ttl_seconds)
 
 
 def clear_signup_cookie(response: Response, settings: Settings) -> None:

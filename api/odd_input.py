@@ -20,8 +20,9 @@ from urllib.parse import parse_qsl
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from api.http_middleware import HttpMiddleware
 from api.templating import render
 
 REFUSED = "Недопустимые символы."
@@ -86,14 +87,8 @@ def _odd_in_form(content_type: str, body: bytes) -> str | None:
     return _odd_pairs(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
-class OddInputMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class OddInputMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         field = "path" if is_odd(scope["path"]) else _odd_pairs(
             parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         )

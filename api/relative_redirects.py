@@ -12,7 +12,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit, urlunsplit
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from api.http_middleware import HttpMiddleware
 
 
 def same_origin_path(location: str, host: str) -> str:
@@ -24,14 +26,8 @@ def same_origin_path(location: str, host: str) -> str:
     return location
 
 
-class RelativeRedirectsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RelativeRedirectsMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         host = Headers(scope=scope).get("host", "")
 
         async def send_relative(message: Message) -> None:

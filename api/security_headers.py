@@ -10,6 +10,8 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.http_middleware import HttpMiddleware
+
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -25,9 +27,9 @@ HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HttpMiddleware):
     def __init__(self, app: ASGIApp, *, https: bool = False, docs: bool = False) -> None:
-        self.app = app
+        super().__init__(app)
         self._https = https
         self._docs = docs  # the dev-only API docs pages are served (see api.main)
 
@@ -43,10 +45,7 @@ class SecurityHeadersMiddleware:
             del headers["Content-Security-Policy"]
         return headers
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         wanted = self._headers_for(scope["path"])
 
         async def send_with_headers(message: Message) -> None:
