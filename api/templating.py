@@ -1,4 +1,5 @@
-"""Jinja2 templates of the Russian web pages, with the supplier branding as globals."""
+"""Jinja2 templates of the Russian web pages, with the supplier branding and the limits
+the pages quote (the shortest password) as globals."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.csrf import page_token, set_cookie
+from lkk.ru_numbers import plural
 from lkk.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -26,9 +28,15 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         helpdesk_hours=settings.supplier_helpdesk_hours,
         helpdesk_email=settings.supplier_helpdesk_email,
         helpdesk_form_url=settings.supplier_helpdesk_form_url,
+        password_min_hint=password_min_hint(settings.password_min_length),
     )
     templates.env.filters["tel"] = tel_uri_number
     return templates
+
+
+def password_min_hint(length: int) -> str:
+    """The password fields' hint, from the setting: "Не менее 8 символов"."""
+    return f"Не менее {length} {plural(length, 'символа', 'символов', 'символов')}"
 
 
 def tel_uri_number(phone: str) -> str:

@@ -1,11 +1,13 @@
-"""Generate ``docs/configuration.md`` from the Settings model (one table, never edited by hand).
+"""Generate ``docs/configuration.md`` from the Settings model (one table per settings
+group, in group order; never edited by hand).
 
 Run ``python -m lkk.configdoc --write`` after adding or changing a setting;
-``tests/test_configuration_doc.py`` fails while the file is out of date.
+``tests/test_settings.py`` fails while the file is out of date.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from enum import Enum
@@ -14,7 +16,7 @@ from pathlib import Path
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from lkk.settings import Settings, env_name
+from lkk.settings import SETTING_GROUPS, SettingsGroup, env_name
 
 DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
@@ -24,13 +26,15 @@ HEADER = """# Configuration
 
 Every option is an environment variable (or a line in `.env`). Defaults fit the
 embedded stack on one machine. `LKK_ENVIRONMENT=production` refuses to start with
-unsafe values: the test captcha answer, a plain-HTTP public URL, the default or a
-short secret key, SQLite, SMTP credentials without TLS, an unencrypted remote SMTP
-relay unless `LKK_SMTP_ALLOW_PLAINTEXT=true`. **Required in production** marks the
-options a deployment must set (docker-compose.yml sets them all; a test checks).
-Secrets (marked *secret*) are never logged or shown in `repr`.
+unsafe values: a plain-HTTP public URL, the default or a short secret key, SQLite,
+SMTP credentials without TLS, an unencrypted remote SMTP relay unless
+`LKK_SMTP_ALLOW_PLAINTEXT=true`, and any option of the last group (development and
+tests only) that is set at all. **Required in production** marks the options a
+deployment must set (docker-compose.yml sets them all; a test checks). Secrets
+(marked *secret*) are never logged or shown in `repr`.
+"""
 
-| variable | default | meaning |
+TABLE_HEAD = """| variable | default | meaning |
 | --- | --- | --- |
 """
 
@@ -59,12 +63,23 @@ def _meaning(field: FieldInfo) -> str:
     return " ".join([text, *notes]).replace("|", "\\|")
 
 
-def render() -> str:
+def group_doc(group: type[SettingsGroup]) -> tuple[str, str]:
+    """A group's title and its one sentence: its docstring's first line and the paragraph after."""
+    title, _, sentence = inspect.cleandoc(group.__doc__ or "").partition("\n\n")
+    return title.strip(), " ".join(sentence.split())
+
+
+def _table(group: type[SettingsGroup]) -> str:
+    title, sentence = group_doc(group)
     rows = [
         f"| `{env_name(name)}` | {_default(field)} | {_meaning(field)} |"
-        for name, field in Settings.model_fields.items()
+        for name, field in group.model_fields.items()
     ]
-    return HEADER + "\n".join(rows) + "\n"
+    return f"## {title}\n\n{sentence}\n\n" + TABLE_HEAD + "\n".join(rows) + "\n"
+
+
+def render() -> str:
+    return HEADER + "".join(f"\n{_table(group)}" for group in SETTING_GROUPS)
 
 
 def main(argv: list[str]) -> int:

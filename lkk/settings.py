@@ -1,11 +1,15 @@
 """The one source of truth for configuration.
 
-Every option is an environment variable with the ``LKK_`` prefix. Each field's
-``description`` is its documentation: ``docs/configuration.md`` is generated from
-this class (``python -m lkk.configdoc``) and a test fails when it drifts. Defaults
-describe the embedded stack (one machine, SQLite, the dev Temporal server, the
-local SMTP sink); ``LKK_ENVIRONMENT=production`` refuses the ones that are unsafe
-there (see ``_refuse_unsafe_production``).
+Every option is an environment variable with the ``LKK_`` prefix. Options come in
+groups (``SETTING_GROUPS``: Temporal, database, mail, ...), each a small pydantic
+model; ``Settings`` inherits them all, so every option is still the flat
+``settings.x`` read from ``LKK_X``. Each field's ``description`` is its
+documentation: ``docs/configuration.md`` is generated from these classes, one
+table per group (``python -m lkk.configdoc``), and a test fails when it drifts.
+Defaults describe the embedded stack (one machine, SQLite, the dev Temporal server,
+the local SMTP sink); ``LKK_ENVIRONMENT=production`` refuses the ones that are
+unsafe there and any option of the dev-only group that is set (see
+``_refuse_unsafe_production``).
 
 A field marked with ``production_required()`` has no default that is right for a
 real deployment: the production compose file must set it (a test checks that).
@@ -21,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"
@@ -41,9 +45,18 @@ class LogFormat(StrEnum):
     TEXT = "text"
 
 
-class Settings(BaseSettings):
-    # hide_input_in_errors: a refusal must never print the submitted values (secrets).
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", hide_input_in_errors=True)
+class SettingsGroup(BaseModel):
+    """One group of settings, a mixin of ``Settings``. A group's docstring is its section
+    in docs/configuration.md: the first line the title, the paragraph after it the one
+    sentence under it."""
+
+
+class DeploymentSettings(SettingsGroup):
+    """Deployment
+
+    What every deployment decides: the mode, the public address, the signing key, and
+    how the API and worker processes start and stop.
+    """
 
     # Production unless a process says otherwise: a forgotten variable must not skip the guard.
     environment: Environment = Field(
@@ -54,13 +67,6 @@ class Settings(BaseSettings):
         ),
         json_schema_extra=PRODUCTION_REQUIRED,
     )
-    data_dir: Path = Field(default=Path("var"), description="Directory for local data of the embedded stack (SQLite, dev mailbox).")
-    secret_key: str = Field(
-        default=DEFAULT_SECRET_KEY,
-        repr=False,
-        description="Signs sign-up handles and other tokens; production needs a random value of at least 32 characters.",
-        json_schema_extra=PRODUCTION_REQUIRED,
-    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
         description=(
@@ -69,24 +75,60 @@ class Settings(BaseSettings):
         ),
         json_schema_extra=PRODUCTION_REQUIRED,
     )
-    log_level: str = Field(default="INFO", description="Python log level of the API and the worker.")
-
-    log_format: LogFormat = Field(
-        default=LogFormat.JSON,
-        description='Log lines: "json" (one object per line, with the workflow id; for log shippers) or "text" (a terminal).',
+    secret_key: str = Field(
+        default=DEFAULT_SECRET_KEY,
+        repr=False,
+        description="Signs sign-up handles and other tokens; production needs a random value of at least 32 characters.",
+        json_schema_extra=PRODUCTION_REQUIRED,
     )
-
-    # Two metrics endpoints because the Temporal SDK's exporter (Rust core) cannot serve
-    # prometheus_client counters.
-    worker_metrics_bind: str | None = Field(
-        default=None, description='Worker: serve Temporal SDK metrics for Prometheus on "host:port"; unset = off.'
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Directory for local data: the guides' font and image caches; the embedded stack's SQLite and dev mailbox.",
     )
-    worker_app_metrics_bind: str | None = Field(
+    shutdown_drain_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "On SIGTERM the API first answers `/readyz` with 503 and keeps serving this long, so the load balancer takes "
+            "it out of rotation before it stops accepting (then in-flight requests get up to 25 s). At least the "
+            "balancer's health-check interval plus its timeout (the shipped Caddyfile: 2 s + 3 s). A second signal "
+            "stops at once."
+        ),
+    )
+    worker_activity_threads: int = Field(default=32, description="Threads that run the worker's (synchronous) activities.")
+    # A pending sign-up sleeps for days on a timer: keeping its run in the worker's
+    # memory buys nothing, and a woken run is rebuilt from its (short) history.
+    worker_max_cached_workflows: int = Field(
+        default=300, description="Workflow runs kept in the worker's memory between tasks (bounds its RSS; evicted runs are replayed when they wake)."
+    )
+    worker_graceful_shutdown_seconds: float = Field(
+        default=30.0, description="On SIGTERM the worker stops polling and gives in-flight activities this long to finish."
+    )
+    worker_heartbeat_file: Path | None = Field(
         default=None,
-        description='Worker: serve its business counters (expired sign-ups, e-mails) on "host:port"; unset = off.',
+        description="If set, the worker touches this file every few seconds while it runs; the container health check reads its age.",
     )
 
-    # Database
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def public_base_url_clean(self) -> str:
+        return self.public_base_url.rstrip("/")
+
+
+class DatabaseSettings(SettingsGroup):
+    """Database
+
+    The app database and its connection pool (the worker and each API replica have their
+    own).
+    """
+
     database_url: str = Field(
         default="sqlite:///var/lkk.db",
         description="SQLAlchemy URL of the app database: SQLite for the embedded stack, `postgresql+psycopg://…` in production.",
@@ -98,7 +140,14 @@ class Settings(BaseSettings):
     )
     database_max_overflow: int = Field(default=10, description="Extra PostgreSQL connections a process may open under load.")
 
-    # Temporal
+
+class TemporalSettings(SettingsGroup):
+    """Temporal
+
+    Where the worker and the API find Temporal, how they authenticate, and where support
+    staff see the workflows.
+    """
+
     temporal_address: str = Field(
         default="127.0.0.1:7233",
         description="host:port of the Temporal frontend (cluster or Temporal Cloud namespace endpoint).",
@@ -127,34 +176,13 @@ class Settings(BaseSettings):
         ),
     )
 
-    # API process (python -m api.serve)
-    shutdown_drain_seconds: float = Field(
-        default=5.0,
-        ge=0,
-        description=(
-            "On SIGTERM the API first answers `/readyz` with 503 and keeps serving this long, so the load balancer takes "
-            "it out of rotation before it stops accepting (then in-flight requests get up to 25 s). At least the "
-            "balancer's health-check interval plus its timeout (the shipped Caddyfile: 2 s + 3 s). A second signal "
-            "stops at once."
-        ),
-    )
 
-    # Worker
-    worker_activity_threads: int = Field(default=32, description="Threads that run the worker's (synchronous) activities.")
-    # A pending sign-up sleeps for days on a timer: keeping its run in the worker's
-    # memory buys nothing, and a woken run is rebuilt from its (short) history.
-    worker_max_cached_workflows: int = Field(
-        default=300, description="Workflow runs kept in the worker's memory between tasks (bounds its RSS; evicted runs are replayed when they wake)."
-    )
-    worker_graceful_shutdown_seconds: float = Field(
-        default=30.0, description="On SIGTERM the worker stops polling and gives in-flight activities this long to finish."
-    )
-    worker_heartbeat_file: Path | None = Field(
-        default=None,
-        description="If set, the worker touches this file every few seconds while it runs; the container health check reads its age.",
-    )
+class MailSettings(SettingsGroup):
+    """Mail (SMTP)
 
-    # SMTP
+    The relay the worker hands the cabinet's e-mails to, and their sender.
+    """
+
     smtp_host: str = Field(default="127.0.0.1", description="SMTP relay host.", json_schema_extra=PRODUCTION_REQUIRED)
     smtp_port: int = Field(default=1025, description="SMTP relay port.", json_schema_extra=PRODUCTION_REQUIRED)
     smtp_user: str | None = Field(default=None, description="SMTP login (unset: no authentication).")
@@ -171,7 +199,83 @@ class Settings(BaseSettings):
     )
     mail_from_name: str = Field(default="Личный кабинет клиента", description="Sender name of the cabinet's e-mails.")
 
-    # Sign-up lifecycle
+
+class WebSettings(SettingsGroup):
+    """Web and sessions
+
+    Login sessions, form tokens and what the API accepts from the network in front of
+    it.
+    """
+
+    session_cookie_name: str = Field(
+        default="lkk_session", description="Name of the login session cookie (with the `__Host-` prefix when the public URL is https)."
+    )
+    session_idle_seconds: int = Field(default=30 * 60, description="A session ends after this long without requests.")
+    session_absolute_seconds: int = Field(default=12 * 3600, description="A session ends this long after login, active or not.")
+    csrf_token_seconds: int = Field(
+        default=12 * 3600,
+        description="How long a form's CSRF token stays valid; a form left open longer is shown again with a fresh one.",
+    )
+    # The edge: which peers may tell us the client's address (X-Forwarded-For).
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses/CIDRs of the reverse proxies in front of the API (e.g. `172.30.0.0/24`). "
+            "The client address is the right-most X-Forwarded-For entry not added by one of them; "
+            "empty = the header is ignored and the socket peer is the client. Never `*`."
+        ),
+    )
+    # Request bodies larger than this are refused with 413 before any parsing (forms and
+    # JSON here are a few hundred bytes; a megabyte-sized body is an attack or a mistake).
+    max_body_bytes: int = Field(default=64 * 1024, description="Largest accepted request body in bytes; larger ones get 413.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        # uvicorn would quietly treat a typo as a literal host name that never matches.
+        for item in split_proxies(value):
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return split_proxies(self.trusted_proxies)
+
+
+class SupplierSettings(SettingsGroup):
+    """Supplier branding
+
+    The guaranteed supplier whose cabinet this is (the Inter RAO group has several):
+    shown on pages, in e-mails and in the guides.
+    """
+
+    supplier_name: str = Field(default="ПАО «Энергосбыт-Пример»", description="Supplier's name on pages and in e-mails.")
+    supplier_site_url: str = Field(default="https://energosbyt.example.ru", description="Supplier's public site.")
+    supplier_helpdesk_phones: list[str] = Field(
+        default=["8 800 000-00-00", "+7 (495) 000-00-00"], description="Help desk phones (JSON list in the variable)."
+    )
+    supplier_helpdesk_hours: str = Field(default="пн–пт 8:00–20:00, сб 9:00–15:00 (МСК)", description="Help desk hours.")
+    # A written way to the help desk for people who cannot phone (deaf, hard of hearing, speech).
+    supplier_helpdesk_email: str = Field(
+        default="lkk-support@energosbyt.example.ru",
+        description="Help desk e-mail address, shown on /support and in every page's footer (for people who cannot phone).",
+    )
+    supplier_helpdesk_form_url: str | None = Field(
+        default=None, description="Optional web form of the help desk (https://…), shown beside the e-mail address; unset = none."
+    )
+    supplier_logo_file: Path | None = Field(
+        default=None,
+        description="Logo in the page header: a PNG/SVG/JPEG file served at /branding/logo (CSP allows 'self' only); unset = the bundled neutral logo.",
+    )
+
+
+class OnboardingSettings(SettingsGroup):
+    """Sign-up and onboarding
+
+    How long each step of sign-up, e-mail confirmation and contract binding may take;
+    the guides quote these values.
+    """
+
     signup_ttl_seconds: int = Field(
         default=72 * 3600, description="An unconfirmed sign-up is deleted after this long (frees login and e-mail)."
     )
@@ -180,43 +284,6 @@ class Settings(BaseSettings):
     )
     resend_cooldown_seconds: int = Field(default=60, description="Minimum pause between two resends of the confirmation e-mail.")
     max_resends: int = Field(default=5, description="How many times the confirmation e-mail may be resent.")
-
-    # Captcha
-    captcha_ttl_seconds: int = Field(default=10 * 60, description="Lifetime of an image captcha challenge.")
-    captcha_length: int = Field(default=5, description="Characters in a captcha image.")
-    captcha_pow_max_number: int = Field(
-        default=100_000,
-        ge=1000,
-        description="Search space of the no-picture check («Не могу прочитать код», a SHA-256 proof of work): "
-        "the browser tries half of it on average, about a second on a phone.",
-    )
-    captcha_test_answer: str | None = Field(
-        default=None, repr=False, description="Automated tests only: an answer that always passes. Refused in production."
-    )
-
-    # Passwords (argon2id, OWASP minimum: m=19 MiB, t=2, p=1)
-    argon2_memory_kib: int = Field(default=19 * 1024, description="argon2id memory cost in KiB (OWASP minimum 19 MiB).")
-    argon2_time_cost: int = Field(default=2, description="argon2id iterations (OWASP minimum 2 at 19 MiB).")
-    argon2_parallelism: int = Field(default=1, description="argon2id lanes.")
-    argon2_max_concurrent: int = Field(
-        default=0,
-        ge=0,
-        description="argon2id computations at once per process; more wait their turn (0 = one per CPU core). "
-        "Bounds memory under a login flood (19 MiB each) and keeps cores from thrashing between hashes.",
-    )
-    password_min_length: int = Field(default=8, description="Shortest accepted password.")
-    password_max_length: int = Field(default=128, description="Longest accepted password.")
-
-    # Contract binding (codes handed out by the supplier's office; lockouts against guessing)
-    billing_code_valid_days: int = Field(default=30, description="Validity of a binding code issued by `lkk billing issue-code`.")
-    billing_lockout_threshold: int = Field(
-        default=5, description="Failed binding attempts (per contract and per account) before a lockout."
-    )
-    billing_lockout_base_seconds: int = Field(default=60, description="The first binding lockout; each further failure doubles it.")
-    billing_lockout_max_seconds: int = Field(default=86400, description="The longest binding lockout.")
-    billing_lockout_forget_seconds: int = Field(
-        default=86400, description="A quiet period this long forgets old binding failures."
-    )
     binding_reminder_seconds: int = Field(
         default=7 * 24 * 3600,
         description="After e-mail confirmation, one reminder e-mail is sent after this long without a bound contract.",
@@ -232,18 +299,66 @@ class Settings(BaseSettings):
         default=60,
         description="How long a submitted binding attempt (its code sealed in the DB) may wait for the worker; also the form's wait.",
     )
+    # Binding codes are handed out by the supplier's office against ID.
+    billing_code_valid_days: int = Field(default=30, description="Validity of a binding code issued by `lkk billing issue-code`.")
 
-    # Web sessions
-    session_cookie_name: str = Field(
-        default="lkk_session", description="Name of the login session cookie (with the `__Host-` prefix when the public URL is https)."
+
+class PasswordSettings(SettingsGroup):
+    """Passwords and recovery
+
+    Password hashing, accepted lengths and the e-mailed one-time password of password
+    recovery.
+    """
+
+    # Passwords (argon2id, OWASP minimum: m=19 MiB, t=2, p=1)
+    argon2_memory_kib: int = Field(default=19 * 1024, description="argon2id memory cost in KiB (OWASP minimum 19 MiB).")
+    argon2_time_cost: int = Field(default=2, description="argon2id iterations (OWASP minimum 2 at 19 MiB).")
+    argon2_parallelism: int = Field(default=1, description="argon2id lanes.")
+    argon2_max_concurrent: int = Field(
+        default=0,
+        ge=0,
+        description="argon2id computations at once per process; more wait their turn (0 = one per CPU core). "
+        "Bounds memory under a login flood (19 MiB each) and keeps cores from thrashing between hashes.",
     )
-    session_idle_seconds: int = Field(default=30 * 60, description="A session ends after this long without requests.")
-    session_absolute_seconds: int = Field(default=12 * 3600, description="A session ends this long after login, active or not.")
-    csrf_token_seconds: int = Field(
-        default=12 * 3600,
-        description="How long a form's CSRF token stays valid; a form left open longer is shown again with a fresh one.",
+    password_min_length: int = Field(default=8, description="Shortest accepted password.")
+    password_max_length: int = Field(default=128, description="Longest accepted password.")
+    password_reset_ttl_seconds: int = Field(default=3600, description="Lifetime of the mailed one-time password.")
+    password_reset_resend_cooldown_seconds: int = Field(
+        default=5 * 60, description="Repeated recovery requests within this time send no new e-mail."
+    )
+    password_reset_max_emails: int = Field(default=3, description="Recovery e-mails per recovery (one workflow run).")
+    password_reset_min_response_ms: int = Field(
+        default=400, description="The recovery form answers no faster than this, so a match is not visible in timing."
+    )
+    one_time_password_length: int = Field(default=12, description="Length of the mailed one-time password (31-character alphabet).")
+    security_mail_retry_seconds: int = Field(
+        default=72 * 3600, description="Security e-mails (recovery, password changed): SMTP trouble is retried this long."
     )
 
+
+class SecurityLimitSettings(SettingsGroup):
+    """Security limits
+
+    Captcha, lockouts and per-address rate limits against guessing and floods.
+    """
+
+    captcha_ttl_seconds: int = Field(default=10 * 60, description="Lifetime of an image captcha challenge.")
+    captcha_length: int = Field(default=5, description="Characters in a captcha image.")
+    captcha_pow_max_number: int = Field(
+        default=100_000,
+        ge=1000,
+        description="Search space of the no-picture check («Не могу прочитать код», a SHA-256 proof of work): "
+        "the browser tries half of it on average, about a second on a phone.",
+    )
+    # Contract binding: lockouts against guessing codes.
+    billing_lockout_threshold: int = Field(
+        default=5, description="Failed binding attempts (per contract and per account) before a lockout."
+    )
+    billing_lockout_base_seconds: int = Field(default=60, description="The first binding lockout; each further failure doubles it.")
+    billing_lockout_max_seconds: int = Field(default=86400, description="The longest binding lockout.")
+    billing_lockout_forget_seconds: int = Field(
+        default=86400, description="A quiet period this long forgets old binding failures."
+    )
     # Login guessing: counted per login (known or not, so a lockout reveals nothing),
     # stored in the database so restarts do not reset it.
     login_captcha_after_failures: int = Field(default=3, description="Failed logins after which the login form asks for the captcha.")
@@ -255,17 +370,6 @@ class Settings(BaseSettings):
         default=3600,
         description="How often the worker's Temporal Schedule purges stale login-throttle rows and binding counters.",
     )
-
-    # The edge: which peers may tell us the client's address (X-Forwarded-For).
-    trusted_proxies: str = Field(
-        default="",
-        description=(
-            "Comma-separated addresses/CIDRs of the reverse proxies in front of the API (e.g. `172.30.0.0/24`). "
-            "The client address is the right-most X-Forwarded-For entry not added by one of them; "
-            "empty = the header is ignored and the socket peer is the client. Never `*`."
-        ),
-    )
-
     # Per-client-IP rate limits (``limits`` notation, several joined by ";").
     rate_limit_storage_uri: str = Field(
         default="memory://",
@@ -288,77 +392,68 @@ class Settings(BaseSettings):
     )
     rate_limit_captcha_image: str = Field(default="60/minute;600/hour", description="Per-IP limit on captcha picture fetches.")
 
-    # Password recovery
-    password_reset_ttl_seconds: int = Field(default=3600, description="Lifetime of the mailed one-time password.")
-    password_reset_resend_cooldown_seconds: int = Field(
-        default=5 * 60, description="Repeated recovery requests within this time send no new e-mail."
-    )
-    password_reset_max_emails: int = Field(default=3, description="Recovery e-mails per recovery (one workflow run).")
-    password_reset_min_response_ms: int = Field(
-        default=400, description="The recovery form answers no faster than this, so a match is not visible in timing."
-    )
-    one_time_password_length: int = Field(default=12, description="Length of the mailed one-time password (31-character alphabet).")
-    security_mail_retry_seconds: int = Field(
-        default=72 * 3600, description="Security e-mails (recovery, password changed): SMTP trouble is retried this long."
-    )
 
-    # Supplier branding (the Inter RAO group has several guaranteed suppliers)
-    supplier_name: str = Field(default="ПАО «Энергосбыт-Пример»", description="Supplier's name on pages and in e-mails.")
-    supplier_site_url: str = Field(default="https://energosbyt.example.ru", description="Supplier's public site.")
-    supplier_helpdesk_phones: list[str] = Field(
-        default=["8 800 000-00-00", "+7 (495) 000-00-00"], description="Help desk phones (JSON list in the variable)."
+class ObservabilitySettings(SettingsGroup):
+    """Observability
+
+    Logs and the worker's Prometheus metrics.
+    """
+
+    log_level: str = Field(default="INFO", description="Python log level of the API and the worker.")
+    log_format: LogFormat = Field(
+        default=LogFormat.JSON,
+        description='Log lines: "json" (one object per line, with the workflow id; for log shippers) or "text" (a terminal).',
     )
-    supplier_helpdesk_hours: str = Field(default="пн–пт 8:00–20:00, сб 9:00–15:00 (МСК)", description="Help desk hours.")
-    # A written way to the help desk for people who cannot phone (deaf, hard of hearing, speech).
-    supplier_helpdesk_email: str = Field(
-        default="lkk-support@energosbyt.example.ru",
-        description="Help desk e-mail address, shown on /support and in every page's footer (for people who cannot phone).",
+    # Two metrics endpoints because the Temporal SDK's exporter (Rust core) cannot serve
+    # prometheus_client counters.
+    worker_metrics_bind: str | None = Field(
+        default=None, description='Worker: serve Temporal SDK metrics for Prometheus on "host:port"; unset = off.'
     )
-    supplier_helpdesk_form_url: str | None = Field(
-        default=None, description="Optional web form of the help desk (https://…), shown beside the e-mail address; unset = none."
-    )
-    supplier_logo_file: Path | None = Field(
+    worker_app_metrics_bind: str | None = Field(
         default=None,
-        description="Logo in the page header: a PNG/SVG/JPEG file served at /branding/logo (CSP allows 'self' only); unset = the bundled neutral logo.",
+        description='Worker: serve its business counters (expired sign-ups, e-mails) on "host:port"; unset = off.',
     )
 
-    # Request bodies larger than this are refused with 413 before any parsing (forms and
-    # JSON here are a few hundred bytes; a megabyte-sized body is an attack or a mistake).
-    max_body_bytes: int = Field(default=64 * 1024, description="Largest accepted request body in bytes; larger ones get 413.")
 
+class DevOnlySettings(SettingsGroup):
+    """Development and tests only
+
+    Hooks of the embedded stack and the test suite; production refuses to start while
+    any of them is set.
+    """
+
+    captcha_test_answer: str | None = Field(
+        default=None, repr=False, description="Automated tests only: an answer that always passes. Refused in production."
+    )
     # TEST ONLY (fault suite): lets a test kill the API "in the middle" of a registration.
     fault_pause_after_reserve_seconds: float = Field(
         default=0.0,
         description="TEST ONLY: the API sleeps this long between reserving a sign-up and starting its workflow (fault tests). Refused in production.",
     )
-
-    # Dev SMTP sink (embedded stack only)
     mailsink_smtp_port: int = Field(default=1025, description="Embedded stack only: SMTP port of the dev mail sink.")
     mailsink_http_port: int = Field(default=8025, description="Embedded stack only: web/JSON port of the dev mail sink.")
 
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _valid_proxies(cls, value: str) -> str:
-        # uvicorn would quietly treat a typo as a literal host name that never matches.
-        for item in split_proxies(value):
-            ipaddress.ip_network(item, strict=False)
-        return value
 
-    @property
-    def trusted_proxy_list(self) -> list[str]:
-        return split_proxies(self.trusted_proxies)
-
-    @property
-    def is_production(self) -> bool:
-        return self.environment is Environment.PRODUCTION
-
-    @property
-    def is_development(self) -> bool:
-        return self.environment is Environment.DEVELOPMENT
-
-    @property
-    def public_base_url_clean(self) -> str:
-        return self.public_base_url.rstrip("/")
+# Pydantic collects a class's fields from its last base to its first: the groups are
+# listed last-first so that ``Settings.model_fields`` (and the generated doc) run in
+# SETTING_GROUPS order. Each group adds plain fields, so ``settings.x`` and ``LKK_X``
+# are exactly what they were when all fields sat in this one class.
+class Settings(
+    DevOnlySettings,
+    ObservabilitySettings,
+    SecurityLimitSettings,
+    PasswordSettings,
+    OnboardingSettings,
+    SupplierSettings,
+    WebSettings,
+    MailSettings,
+    TemporalSettings,
+    DatabaseSettings,
+    DeploymentSettings,
+    BaseSettings,
+):
+    # hide_input_in_errors: a refusal must never print the submitted values (secrets).
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
@@ -370,11 +465,25 @@ class Settings(BaseSettings):
         return self
 
 
+# The groups in documentation order.
+SETTING_GROUPS: tuple[type[SettingsGroup], ...] = tuple(
+    base for base in reversed(Settings.__bases__) if issubclass(base, SettingsGroup)
+)
+
+
+def dev_only_fields_set(s: Settings) -> list[str]:
+    """Dev-only fields given a value (environment, .env or argument), whatever the value:
+    an `LKK_CAPTCHA_TEST_ANSWER=` left in a production env file is a mistake too."""
+    return [name for name in DevOnlySettings.model_fields if name in s.model_fields_set]
+
+
 def unsafe_production_settings(s: Settings) -> list[str]:
     """Why these settings must not run in production (empty list: fine)."""
     problems: list[str] = []
-    if s.captcha_test_answer:
-        problems.append("LKK_CAPTCHA_TEST_ANSWER must not be set in production")
+    problems.extend(
+        f"{env_name(name)} is for the embedded stack and tests only and must not be set in production"
+        for name in dev_only_fields_set(s)
+    )
     if s.secret_key == DEFAULT_SECRET_KEY or len(s.secret_key) < 32 or not _looks_random(s.secret_key):
         problems.append("LKK_SECRET_KEY must be a random value of at least 32 characters")
     if not s.public_base_url.startswith("https://"):
@@ -385,8 +494,6 @@ def unsafe_production_settings(s: Settings) -> list[str]:
         problems.append("LKK_PUBLIC_BASE_URL must be an origin like https://lkk.example.ru (no path, not even a trailing /)")
     if s.database_url.startswith("sqlite"):
         problems.append("LKK_DATABASE_URL must point to PostgreSQL, not SQLite")
-    if s.fault_pause_after_reserve_seconds:
-        problems.append("LKK_FAULT_PAUSE_AFTER_RESERVE_SECONDS is a test-only fault hook")
     encrypted_smtp = s.smtp_tls or s.smtp_ssl
     if s.smtp_user and not encrypted_smtp:
         problems.append("SMTP credentials must not travel unencrypted: set LKK_SMTP_TLS or LKK_SMTP_SSL")

@@ -14,6 +14,8 @@ import idna
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from lkk.ru_numbers import plural
+
 LOGIN_MIN = 3
 LOGIN_MAX = 64
 # Latin letters, digits and . _ - @ : what people type as a login on a Russian
@@ -108,14 +110,18 @@ def _common_passwords() -> frozenset[str]:
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
+def _symbols(n: int) -> str:
+    return plural(n, "символа", "символов", "символов")  # after «не менее / не более»
+
+
 def check_password(password: str, *, min_length: int, max_length: int, login: str | None = None) -> None:
     """OWASP/NIST policy: length, no composition rules, no common or login-derived passwords."""
     normalized = unicodedata.normalize("NFKC", password)
     length = len(normalized)
     if length < min_length:
-        raise ValueError(f"Пароль должен содержать не менее {min_length} символов.")
+        raise ValueError(f"Пароль должен содержать не менее {min_length} {_symbols(min_length)}.")
     if length > max_length:
-        raise ValueError(f"Пароль должен содержать не более {max_length} символов.")
+        raise ValueError(f"Пароль должен содержать не более {max_length} {_symbols(max_length)}.")
     if not normalized.strip():
         raise ValueError("Пароль не может состоять только из пробелов.")
     lowered = normalized.casefold()

@@ -150,3 +150,39 @@ def test_html_guide_escapes_the_branding_but_the_pdf_keeps_it(tmp_path: Path) ->
     assert "ООО &lt;Ромашка&gt; &amp; Ко" in body and "<Ромашка>" not in body
     assert "ООО <Ромашка> & Ко" in _text(PdfReader(io.BytesIO(build_pdf("registration", odd))))
     assert screenshot_file("ui-list", odd) is None  # a screenshot no guide shows is not served
+
+
+# Durations and limits the guides quote come from the settings: the defaults give
+# the text the guides always had, other values change it with the right plural.
+QUOTED_DEFAULTS = {
+    "registration": ["не менее 8 символов", "Ссылка действует 72 часа"],
+    "user-guide": ["не менее 8 символов", "не чаще раза в минуту и не более 5 раз", "Ссылка действует 72 часа"],
+}
+OTHER_NUMBERS = {"signup_ttl_seconds": 3600, "resend_cooldown_seconds": 300, "max_resends": 3, "password_min_length": 12}
+QUOTED_OTHER = {
+    "registration": ["не менее 12 символов", "Ссылка действует 1 час"],
+    "user-guide": ["не менее 12 символов", "не чаще раза в 5 минут и не более 3 раз", "Ссылка действует 1 час"],
+}
+
+
+@pytest.fixture(scope="module")
+def other_numbers(branded: Settings) -> Settings:
+    return Settings(_env_file=None, data_dir=branded.data_dir, **OTHER_NUMBERS)  # type: ignore[arg-type]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("slug", sorted(GUIDES))
+def test_guides_quote_durations_and_limits_from_the_settings(slug: str, branded: Settings, other_numbers: Settings) -> None:
+    from lkk.guides.web import render_guide_body
+
+    for settings, quoted, absent in ((branded, QUOTED_DEFAULTS, QUOTED_OTHER), (other_numbers, QUOTED_OTHER, QUOTED_DEFAULTS)):
+        pdf_text = _flat(_text(PdfReader(io.BytesIO(build_pdf(slug, settings)))))
+        html_text = _flat(re.sub(r"<[^>]+>", "", render_guide_body(slug, settings)))
+        for phrase in quoted[slug]:
+            assert phrase in pdf_text, f"{phrase!r} not in {slug}.pdf"
+            assert phrase in html_text, f"{phrase!r} not in the {slug} page"
+        for phrase in absent[slug]:
+            assert phrase not in pdf_text and phrase not in html_text, phrase

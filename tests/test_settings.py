@@ -1,7 +1,9 @@
-"""Production mode refuses unsafe settings; every setting is documented in one table."""
+"""Production mode refuses unsafe settings and any dev-only one; every setting is
+documented, one table per settings group."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import subprocess
 import sys
@@ -10,7 +12,14 @@ import pytest
 from pydantic import ValidationError
 
 from lkk import configdoc
-from lkk.settings import DEFAULT_SECRET_KEY, Settings, env_name, production_required_fields
+from lkk.settings import (
+    DEFAULT_SECRET_KEY,
+    SETTING_GROUPS,
+    DevOnlySettings,
+    Settings,
+    env_name,
+    production_required_fields,
+)
 from tests.conftest import ROOT
 
 SAFE_PRODUCTION = {
@@ -155,6 +164,66 @@ def test_configuration_doc_has_one_row_per_setting() -> None:
     assert [row.split("`")[1] for row in rows] == [env_name(name) for name in Settings.model_fields]
     required = [row for row in rows if "Required in production" in row]
     assert len(required) == len(production_required_fields())
+
+
+def test_every_setting_is_in_exactly_one_group_and_groups_run_in_order() -> None:
+    grouped = [name for group in SETTING_GROUPS for name in group.model_fields]
+    assert grouped == list(Settings.model_fields)  # each once, in group order
+    assert SETTING_GROUPS[-1] is DevOnlySettings
+
+
+def test_configuration_doc_has_one_titled_table_per_group_in_order() -> None:
+    doc = configdoc.render()
+    sections = re.findall(r"^## (.+)\n\n(.+)\n\n\| variable \|", doc, flags=re.MULTILINE)
+    assert sections == [configdoc.group_doc(group) for group in SETTING_GROUPS]
+    for title, sentence in sections:
+        assert title and sentence.endswith(".") and "\n" not in sentence
+    for group, chunk in zip(SETTING_GROUPS, doc.split("\n## ")[1:], strict=True):
+        assert re.findall(r"^\| `(LKK_\w+)`", chunk, flags=re.MULTILINE) == [env_name(n) for n in group.model_fields]
+
+
+DEV_ONLY_VALUES: dict[str, object] = {
+    "captcha_test_answer": "TEST42",
+    "fault_pause_after_reserve_seconds": 0.5,
+    "mailsink_smtp_port": 1025,  # even its default value: set at all is refused
+    "mailsink_http_port": 8025,
+}
+
+
+def test_every_dev_only_setting_has_a_sample_value() -> None:
+    assert set(DEV_ONLY_VALUES) == set(DevOnlySettings.model_fields)
+
+
+@pytest.mark.parametrize("name", sorted(DEV_ONLY_VALUES))
+def test_production_refuses_any_dev_only_setting_that_is_set(name: str) -> None:
+    message = refusal(**{name: DEV_ONLY_VALUES[name]})
+    assert f"{env_name(name)} is for the embedded stack and tests only" in message
+
+
+@pytest.mark.parametrize("name", sorted(DEV_ONLY_VALUES))
+def test_a_dev_only_variable_in_the_environment_stops_production(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in SAFE_PRODUCTION.items():
+        monkeypatch.setenv(env_name(key), str(value))
+    # Set at all is refused: an empty answer too, a port at its default value too.
+    monkeypatch.setenv(env_name(name), "" if name == "captcha_test_answer" else str(DEV_ONLY_VALUES[name]))
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    assert env_name(name) in str(refused.value)
+
+
+def test_dev_only_settings_are_accepted_in_development() -> None:
+    settings = Settings(_env_file=None, environment="development", **DEV_ONLY_VALUES)  # type: ignore[arg-type]
+    assert settings.captcha_test_answer == "TEST42"
+
+
+def test_production_files_set_no_dev_only_variable() -> None:
+    """What docker-compose.yml, the Dockerfile and deploy/ hand the app is production:
+    none of it may be a dev-only variable (production would refuse to start)."""
+    files = [ROOT / "docker-compose.yml", ROOT / "Dockerfile", *sorted(p for p in (ROOT / "deploy").rglob("*") if p.is_file())]
+    dev_only = {env_name(name) for name in DevOnlySettings.model_fields}
+    found = {f"{path.relative_to(ROOT)}: {var}" for path in files
+             for var in re.findall(r"\bLKK_[A-Z0-9_]+", path.read_text(encoding="utf-8", errors="replace")) if var in dev_only}
+    assert found == set()
 
 
 def test_a_public_origin_with_a_port_passes() -> None:

@@ -17,6 +17,7 @@ from api.deps import Ctx
 from api.ratelimit import rate_limit
 from api.services import registration as svc
 from api.templating import render
+from lkk.ru_numbers import plural
 from lkk.store import signups
 from lkk.store.signups import ConfirmOutcome
 from lkk.timeutil import utcnow
@@ -48,7 +49,8 @@ CONFIRM_MESSAGES = {
 
 RESEND_MESSAGES = {
     svc.ResendOutcome.SENT: "Новое письмо отправлено. Предыдущие ссылки больше не действуют.",
-    svc.ResendOutcome.LIMIT: "Письмо можно отправить повторно не более 5 раз. Обратитесь в службу поддержки.",
+    # {times}: LKK_MAX_RESENDS, «5 раз».
+    svc.ResendOutcome.LIMIT: "Письмо можно отправить повторно не более {times}. Обратитесь в службу поддержки.",
     svc.ResendOutcome.ALREADY_CONFIRMED: "Адрес уже подтверждён. Войдите в личный кабинет.",
     svc.ResendOutcome.GONE: "Срок регистрации истёк. Зарегистрируйтесь заново.",
 }
@@ -153,7 +155,9 @@ async def register_resend(request: Request, ctx: Ctx) -> HTMLResponse:
     if result.outcome is svc.ResendOutcome.COOLDOWN:
         message = f"Повторно отправить письмо можно через {result.retry_after_seconds} с."
         return await _sent_page(request, ctx, message, 429)
-    return await _sent_page(request, ctx, RESEND_MESSAGES[result.outcome])
+    times = ctx.settings.max_resends
+    message = RESEND_MESSAGES[result.outcome].format(times=f"{times} {plural(times, 'раза', 'раз', 'раз')}")
+    return await _sent_page(request, ctx, message)
 
 
 @router.get("/confirm", response_class=HTMLResponse)

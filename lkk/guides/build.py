@@ -1,7 +1,8 @@
 """Build a guide PDF from its Markdown source and the screenshots of the real pages.
 
-Sources live in ``docs/guides/<name>.md`` (Jinja2 first, so the supplier's name and
-help-desk phones come from the settings; then Markdown via markdown-it-py; then
+Sources live in ``docs/guides/<name>.md`` (Jinja2 first, so the supplier's name,
+help-desk phones and the durations and limits the guides quote come from the
+settings; then Markdown via markdown-it-py; then
 fpdf2's HTML renderer). Images are the PNGs that ``docs/tools/screenshots.py`` takes
 of the running product, so a guide shows the pages as they are, as light palette
 copies (``lkk.guides.images``) no sharper than 150 dpi on paper. The font is Noto Sans
@@ -32,6 +33,7 @@ from PIL import Image
 
 from lkk.guides.fonts import static_faces
 from lkk.guides.images import light_png
+from lkk.ru_numbers import JINJA_FILTERS
 from lkk.settings import Settings
 
 DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
@@ -42,6 +44,8 @@ MAX_IMAGE_W_PT = (210 - 36) / 25.4 * 72
 MAX_IMAGE_H_PT = 190 / 25.4 * 72
 # Sharp enough to read a screenshot's text on paper; more pixels only add bytes.
 PDF_IMAGE_DPI = 150
+# Settings a guide quotes as numbers («Ссылка действует {{ signup_ttl_seconds|duration }}»).
+GUIDE_NUMBERS = ("signup_ttl_seconds", "resend_cooldown_seconds", "max_resends", "password_min_length")
 FIXED_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 INK = (29, 39, 51)
 BLUE = (11, 92, 173)
@@ -85,10 +89,11 @@ class _GuidePdf(FPDF):
 
 
 def markdown_html(slug: str, settings: Settings, *, for_web: bool = False) -> str:
-    """The guide's HTML before its pictures are placed: Jinja2 (branding from settings),
-    then Markdown. For a web page the settings' values are HTML-escaped."""
+    """The guide's HTML before its pictures are placed: Jinja2 (branding, durations and
+    limits from settings), then Markdown. For a web page the settings' texts are HTML-escaped."""
     source = (GUIDES_DIR / f"{slug}.md").read_text(encoding="utf-8")
     env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.filters.update(JINJA_FILTERS)
     value = (lambda text: str(escape(text))) if for_web else (lambda text: text)
     text = env.from_string(source).render(
         supplier_name=value(settings.supplier_name),
@@ -96,6 +101,7 @@ def markdown_html(slug: str, settings: Settings, *, for_web: bool = False) -> st
         helpdesk_phones=[value(phone) for phone in settings.supplier_helpdesk_phones],
         helpdesk_hours=value(settings.supplier_helpdesk_hours),
         helpdesk_email=value(settings.supplier_helpdesk_email),
+        **{name: getattr(settings, name) for name in GUIDE_NUMBERS},
     )
     return MarkdownIt("commonmark").render(text)
 
