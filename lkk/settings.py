@@ -2,7 +2,7 @@
 
 Every option is an environment variable with the ``LKK_`` prefix. Each field's
 ``description`` is its documentation: ``docs/configuration.md`` is generated from
-this class (``python -m lkk.configdoc``) and a test fails when it drifts. Defaults
+this class (``python -m lkkctl.configdoc``) and a test fails when it drifts. Defaults
 describe the embedded stack (one machine, SQLite, the dev Temporal server, the
 local SMTP sink); ``LKK_ENVIRONMENT=production`` refuses the ones that are unsafe
 there (see ``_refuse_unsafe_production``).
