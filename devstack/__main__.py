@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,12 @@ def run() -> int:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("PYTHONUNBUFFERED", "1")
-    return subprocess.call(["honcho", "start", "-f", str(ROOT / "Procfile")], cwd=ROOT, env=env)
+    honcho = subprocess.Popen(["honcho", "start", "-f", str(ROOT / "Procfile")], cwd=ROOT, env=env)
+    # Ctrl-C reaches honcho too (one process group) and honcho stops every process: wait
+    # for that rather than kill honcho half-way, which would leave the stack running.
+    signal.signal(signal.SIGINT, lambda *_: None)
+    signal.signal(signal.SIGTERM, lambda *_: honcho.terminate())
+    return honcho.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
