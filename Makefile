@@ -18,10 +18,14 @@ PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect('postgresql://post
 
 .PHONY: install bytecode run test bench stack clean-data migrate migration docs record-histories screenshots guides
 
-$(STAMP): requirements.txt
+# The dev venv: every pinned package (requirements-dev.txt includes requirements.txt, what
+# the image installs) and the project itself, editable and without dependencies, so the
+# `lkk` command (.venv/bin/lkk, lkkctl) runs this checkout's code.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,7 +35,7 @@ install: $(STAMP)
 # compiling them from source each time, a quarter of the worker's CPU under load.
 # Stale bytecode is only ignored, never wrong. The image does the same (Dockerfile).
 bytecode: $(STAMP)
-	$(BIN)/python -m compileall -q workflows activities lkk api worker.py
+	$(BIN)/python -m compileall -q workflows activities lkk lkkctl api devstack worker.py
 
 # Screenshots of every page (docs/img, for the README and the PDF guides) are taken
 # from the real product in Chromium whenever a page's template, style or the walk
@@ -51,9 +55,10 @@ guides: screenshots
 	$(BIN)/python -m lkk.guides.build var/guides
 
 # The API builds the PDF guides at start-up from docs/guides/*.md and the committed
-# screenshots, so starting the stack needs no browser.
+# screenshots, so starting the stack needs no browser. devstack/ is the embedded stack
+# (never in the image); the admin commands are `.venv/bin/lkk …` (lkkctl).
 run: install bytecode
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m lkk.cli dev run
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m devstack run
 
 test: install guides
 	@if [ -z "$$LKK_TEST_POSTGRES_URL" ] && $(PG_PROBE) 2>/dev/null; then \
@@ -68,15 +73,15 @@ bench: install bytecode
 
 # Migrate LKK_DATABASE_URL (default: the embedded SQLite) to the newest schema.
 migrate: install
-	$(BIN)/python -m lkk.cli db upgrade
+	$(BIN)/python -m lkkctl db upgrade
 
 # After changing models: make migration m="what changed" (then review the file).
 migration: install
-	$(BIN)/python -m lkk.cli db revision -m "$(m)"
+	$(BIN)/python -m lkkctl db revision -m "$(m)"
 
 # After changing lkk/settings.py: regenerate docs/configuration.md.
 docs: install
-	$(BIN)/python -m lkk.configdoc --write
+	$(BIN)/python -m lkkctl.configdoc --write
 
 # Re-record the determinism guard's histories (tests/histories, docs/ops.md).
 record-histories: install

@@ -123,7 +123,7 @@ async def _heartbeat(path: Path | None, stop: asyncio.Event) -> None:
 
 def main() -> None:
     # The schema is migrated before the worker starts (`lkk db upgrade`: the embedded
-    # stack does it in `lkk dev run`, production in its one-shot migrate job).
+    # stack does it in `python -m devstack run`, production in its one-shot migrate job).
     settings = get_settings()
     configure_logging(settings)
     loop = asyncio.new_event_loop()

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lkk.devtools.procs import free_port, stop_process, temporal_dev_server_command, wait_http, wait_tcp  # noqa: F401  (free_port: bench.run)
+from devstack.procs import free_port, stop_process, temporal_dev_server_command, wait_http, wait_tcp  # noqa: F401  (free_port: bench.run)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,7 @@ def temporal_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
 
 def mail_sink(workdir: Path, smtp_port: int, http_port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lkk.devtools.mailsink", "--smtp-port", str(smtp_port), "--http-port", str(http_port),
+        [sys.executable, "-m", "devstack.mailsink", "--smtp-port", str(smtp_port), "--http-port", str(http_port),
          "--data-dir", str(workdir / "mailsink")],
         cwd=ROOT, stderr=subprocess.DEVNULL,
     )

@@ -131,7 +131,7 @@ class Bench:
         a = self.args
         queue = f"lkk-{self.run_id}"
         env = procs.lkk_env(**self.lkk_settings(queue))
-        schema.upgrade(f"sqlite:///{self.workdir}/lkk.db")  # as `lkk dev run` does before it starts anything
+        schema.upgrade(f"sqlite:///{self.workdir}/lkk.db")  # as `python -m devstack run` does before it starts anything
         api_port = procs.free_port()
         worker = procs.worker(env)
         api = procs.api(api_port, env, workers=a.api_workers)

@@ -1,15 +1,24 @@
 """The one source of truth for configuration.
 
+<<<<<<< HEAD
 Every option is an environment variable with the ``LKK_`` prefix. Options come in
 groups (``SETTING_GROUPS``: Temporal, database, mail, ...), each a small pydantic
 model; ``Settings`` inherits them all, so every option is still the flat
 ``settings.x`` read from ``LKK_X``. Each field's ``description`` is its
 documentation: ``docs/configuration.md`` is generated from these classes, one
-table per group (``python -m lkk.configdoc``), and a test fails when it drifts.
+table per group (``python -m lkkctl.configdoc``), and a test fails when it drifts.
 Defaults describe the embedded stack (one machine, SQLite, the dev Temporal server,
 the local SMTP sink); ``LKK_ENVIRONMENT=production`` refuses the ones that are
 unsafe there and any option of the dev-only group that is set (see
 ``_refuse_unsafe_production``).
+=======
+Every option is an environment variable with the ``LKK_`` prefix. Each field's
+``description`` is its documentation: ``docs/configuration.md`` is generated from
+this class (``python -m lkkctl.configdoc``) and a test fails when it drifts. Defaults
+describe the embedded stack (one machine, SQLite, the dev Temporal server, the
+local SMTP sink); ``LKK_ENVIRONMENT=production`` refuses the ones that are unsafe
+there (see ``_refuse_unsafe_production``).
+>>>>>>> tools-pkg
 
 A field marked with ``production_required()`` has no default that is right for a
 real deployment: the production compose file must set it (a test checks that).

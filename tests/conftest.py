@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from lkk import schema
 from lkk.db import make_engine
-from lkk.devtools.procs import free_port, stop_process, tool, wait_http  # noqa: F401  (re-exported to tests)
+from devstack.procs import free_port, stop_process, tool, wait_http  # noqa: F401  (re-exported to tests)
 from lkk.settings import Environment, Settings
 from lkk.temporal import register_search_attributes
 from tests.mailbox import Mailbox
@@ -47,7 +47,7 @@ def mailsink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailSinkProce
     data_dir = tmp_path_factory.mktemp("mailsink")
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "lkk.devtools.mailsink",
+            sys.executable, "-m", "devstack.mailsink",
             "--smtp-port", str(smtp_port), "--http-port", str(http_port), "--data-dir", str(data_dir),
         ],
         cwd=ROOT,

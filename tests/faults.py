@@ -19,7 +19,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from lkk.devtools.procs import temporal_dev_server_command, wait_tcp
+from devstack.procs import temporal_dev_server_command, wait_tcp
 from lkk.models import Account
 from tests.conftest import CAPTCHA_TEST_ANSWER, ROOT, free_port, stop_process, wait_http
 from tests.harness import PASSWORD
@@ -73,7 +73,7 @@ class SinkProcess:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "lkk.devtools.mailsink", "--smtp-port", str(self.smtp_port),
+                sys.executable, "-m", "devstack.mailsink", "--smtp-port", str(self.smtp_port),
                 "--http-port", str(self.http_port), "--data-dir", str(self.data_dir),
             ],
             cwd=ROOT,

@@ -2,7 +2,7 @@
 
 No Docker engine runs here, so the image's application folder is rebuilt by reading
 the Dockerfile (``WORKDIR``, ``ENV``, ``COPY``, the ``chown`` of the data folder,
-``USER``, ``CMD``) and honouring ``.dockerignore`` with the rules of Docker's own
+``USER``, ``CMD``, and what ``pip install`` is given) and honouring ``.dockerignore`` with the rules of Docker's own
 matcher (moby/patternmatcher: last matching line wins, a line matching a parent
 folder matches everything below it, ``!`` re-includes). Anything this small parser
 does not understand (wildcard sources, ``--from``, ``ADD``) raises, so the test
@@ -92,6 +92,7 @@ class Dockerfile:
     chowned: list[str] = field(default_factory=list)  # folders handed to the app's user
     user: str = "root"
     cmd: list[str] = field(default_factory=list)
+    pip_installs: list[list[str]] = field(default_factory=list)  # the arguments of each `pip install`
 
 
 def _instructions(text: str) -> list[tuple[str, str]]:
@@ -147,6 +148,8 @@ def read_dockerfile(path: Path) -> Dockerfile:
                 words = shlex.split(command)
                 if words[:1] == ["chown"]:
                     parsed.chowned += [_in_workdir(parsed.workdir, w) for w in words[2:] if not w.startswith("-")]
+                elif "install" in words and words[: words.index("install")] in (["pip"], ["python", "-m", "pip"]):
+                    parsed.pip_installs.append(words[words.index("install") + 1 :])
         elif keyword == "USER":
             parsed.user = args
         elif keyword == "CMD":

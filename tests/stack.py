@@ -78,7 +78,7 @@ def running_stack(settings: Settings, *, workers: int = 1, apis: int = 1) -> Ite
     The public URL (what e-mail links use) is the first API's address, as if a load
     balancer fronted them all.
     """
-    schema.upgrade(settings.database_url)  # as `lkk dev run` / the compose migrate job do
+    schema.upgrade(settings.database_url)  # as `python -m devstack run` / the compose migrate job do
     ports = [free_port() for _ in range(apis)]
     settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{ports[0]}"})
     with ExitStack() as stack:

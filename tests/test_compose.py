@@ -143,7 +143,7 @@ def test_long_running_services_have_health_checks(services: dict[str, Any]) -> N
     )
     assert without == []
     assert "/healthz" in str(services["api-1"]["healthcheck"]["test"])
-    assert services["migrate"]["command"] == ["python", "-m", "lkk.cli", "db", "upgrade"]
+    assert services["migrate"]["command"] == ["python", "-m", "lkkctl", "db", "upgrade"]
 
 
 def test_data_lives_in_named_volumes() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lkk import ops
+from lkkctl import ops
 from tests.conftest import ROOT
 from tests.harness import history_text
 from tests.histories import record
@@ -123,7 +123,7 @@ def test_replay_command_reports_each_file_and_exits_non_zero_on_failure(tmp_path
             scheduled["activityType"]["name"] = "some_other_activity"
             break
     broken.write_text(json.dumps(data), encoding="utf-8")
-    cli = [sys.executable, "-m", "lkk.cli", "ops", "replay"]
+    cli = [sys.executable, "-m", "lkkctl", "ops", "replay"]
     ok = subprocess.run([*cli, str(good)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.startswith("ok ") and "1 ok, 0 failed" in ok.stdout

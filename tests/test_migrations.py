@@ -68,7 +68,7 @@ def test_cli_upgrade_and_check(db_url: str) -> None:
     env = {"PATH": "/usr/bin:/bin", "LKK_DATABASE_URL": db_url, "LKK_ENVIRONMENT": "development"}
 
     def lkk(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "lkk.cli", "db", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run([sys.executable, "-m", "lkkctl", "db", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
     before = lkk("check")
     assert before.returncode == 1 and "run `lkk db upgrade`" in before.stderr

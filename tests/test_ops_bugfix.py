@@ -23,7 +23,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from api.services import registration as svc
-from lkk import ops
+from lkkctl import ops
 from lkk.models import Account, AccountStatus
 from lkk.settings import Settings
 from lkk.store import signups

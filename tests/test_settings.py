@@ -11,7 +11,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from lkk import configdoc
+from lkkctl import configdoc
 from lkk.settings import (
     DEFAULT_SECRET_KEY,
     SETTING_GROUPS,
@@ -155,7 +155,7 @@ def test_every_setting_has_a_description() -> None:
 
 def test_configuration_doc_is_generated_from_the_settings() -> None:
     """docs/configuration.md drifts the moment a setting changes: regenerate it with
-    `python -m lkk.configdoc --write`."""
+    `python -m lkkctl.configdoc --write`."""
     assert configdoc.DOC_PATH.read_text(encoding="utf-8") == configdoc.render()
 
 

@@ -23,9 +23,9 @@ from workflows.onboarding import STATE_QUERY
 
 
 async def _lkk(settings: Settings, *args: str) -> tuple[int, str]:
-    """Run ``python -m lkk.cli ARGS`` without blocking the loop the worker runs on."""
+    """Run ``python -m lkkctl ARGS`` without blocking the loop the worker runs on."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "lkk.cli", *args, cwd=ROOT, env=env_for(settings),
+        sys.executable, "-m", "lkkctl", *args, cwd=ROOT, env=env_for(settings),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await asyncio.wait_for(proc.communicate(), 120)

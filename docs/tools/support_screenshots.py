@@ -40,7 +40,7 @@ from api.services import contracts as contract_svc  # noqa: E402
 from api.services import passwords as password_svc  # noqa: E402
 from api.services import registration as svc  # noqa: E402
 from lkk.db import create_schema, make_engine  # noqa: E402
-from lkk.devtools.procs import temporal_dev_server_command  # noqa: E402
+from devstack.procs import temporal_dev_server_command  # noqa: E402
 from lkk.settings import Settings  # noqa: E402
 from lkk.temporal import connect, onboarding_workflow_id, password_reset_workflow_id, ui_link  # noqa: E402
 from tests.binding_harness import OPEN_LEGAL, account_by_login, issue, load_registry  # noqa: E402
@@ -166,7 +166,7 @@ async def main(out: Path, keep_running: bool) -> None:
         port, ui_port, smtp_port, mail_http = free_port(), free_port(), free_port(), free_port()
         temporal = start_temporal(tmp, port, ui_port)
         sink = subprocess.Popen(
-            [sys.executable, "-m", "lkk.devtools.mailsink", "--smtp-port", str(smtp_port),
+            [sys.executable, "-m", "devstack.mailsink", "--smtp-port", str(smtp_port),
              "--http-port", str(mail_http), "--data-dir", str(tmp / "mail")],
             cwd=ROOT,
         )

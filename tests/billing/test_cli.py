@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from lkk.billing.cli import app
+from lkkctl.billing import app
 from lkk.billing.registry import SqlBillingRegistry, VerificationStatus
 from lkk.db import make_engine
 from lkk.timeutil import utcnow
@@ -70,7 +70,7 @@ def test_bad_file_exits_non_zero_and_lists_lines(tmp_path: Path) -> None:
 def test_runs_as_a_module_with_settings_from_the_environment(tmp_path: Path) -> None:
     env = {**os.environ, "LKK_DATABASE_URL": f"sqlite:///{tmp_path}/env.db", "PYTHONPATH": str(ROOT)}
     run = subprocess.run(
-        [sys.executable, "-m", "lkk.billing.cli", "import", str(SAMPLE_JSON)],
+        [sys.executable, "-m", "lkkctl.billing", "import", str(SAMPLE_JSON)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )
     assert run.returncode == 0, run.stderr

@@ -1,6 +1,6 @@
 """``lkk billing …``: import billing exports and issue binding codes.
 
-Also runnable on its own: ``python -m lkk.billing.cli --help``.
+Also runnable on its own: ``python -m lkkctl.billing --help``.
 """
 
 from __future__ import annotations

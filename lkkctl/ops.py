@@ -35,7 +35,7 @@ class ReplayReport:
 
 
 def registered_workflows() -> list[type]:
-    """Every workflow class the worker registers (imported lazily: worker.py imports us)."""
+    """Every workflow class the worker registers (imported lazily: worker.py pulls in every activity)."""
     from worker import WORKFLOWS
 
     return list(WORKFLOWS)

@@ -7,8 +7,8 @@ production-like compose.
 
 Run::
 
-    python -m lkk.devtools.mailsink [--host 127.0.0.1] [--smtp-port 1025]
-                                    [--http-port 8025] [--data-dir var/mailsink]
+    python -m devstack.mailsink [--host 127.0.0.1] [--smtp-port 1025]
+                                [--http-port 8025] [--data-dir var/mailsink]
 
 Defaults come from ``lkk.settings`` (``LKK_MAILSINK_SMTP_PORT``,
 ``LKK_MAILSINK_HTTP_PORT``, ``LKK_DATA_DIR``/mailsink); the flags override them.
@@ -841,7 +841,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command
     smtp_port, http_port, data_dir = _defaults()
-    parser = argparse.ArgumentParser(prog="python -m lkk.devtools.mailsink", description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(prog="python -m devstack.mailsink", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface for both servers (default: %(default)s)")
     parser.add_argument("--smtp-port", type=int, default=smtp_port, help="SMTP port (default: %(default)s)")
     parser.add_argument("--http-port", type=int, default=http_port, help="web UI and API port (default: %(default)s)")

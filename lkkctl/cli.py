@@ -1,26 +1,26 @@
-"""The ``lkk`` command: ``python -m lkk.cli --help``."""
+"""The ``lkk`` command (``python -m lkkctl --help``): the admin tools that ship in the image.
+
+``lkk db`` migrates, ``lkk support`` finds a customer's runs, ``lkk ops`` exports and
+replays histories, ``lkk billing`` imports exports and issues codes. The embedded dev
+stack is not here: ``python -m devstack run`` (it never ships).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from lkk.billing.cli import app as billing_app
 from lkk import schema
 from lkk.logging_setup import configure_logging
-from lkk.settings import Environment, get_settings
+from lkk.settings import get_settings
 from lkk.temporal import exit_skipping_finalization
+from lkkctl.billing import app as billing_app
 
-app = typer.Typer(help="ЛКК onboarding service: embedded stack and admin commands.", no_args_is_help=True)
-dev = typer.Typer(help="The embedded development stack.", no_args_is_help=True)
+app = typer.Typer(help="ЛКК onboarding service: admin commands.", no_args_is_help=True)
 db = typer.Typer(help="App database schema (Alembic migrations).", no_args_is_help=True)
-app.add_typer(dev, name="dev")
 app.add_typer(billing_app, name="billing", help="The supplier's billing registry: import exports, issue binding codes.")
 app.add_typer(db, name="db")
 
@@ -29,24 +29,6 @@ support = typer.Typer(help="Support: find a customer's onboarding runs.", no_arg
 app.add_typer(support, name="support")
 ops = typer.Typer(help="Ops: export and replay workflow histories (see docs/ops.md).", no_args_is_help=True)
 app.add_typer(ops, name="ops")
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@dev.command("run")
-def dev_run() -> None:
-    """Start Temporal dev server, SMTP sink, worker and API (honcho + Procfile); Ctrl-C stops all."""
-    # The embedded stack is development by definition; unset would mean production.
-    os.environ["LKK_ENVIRONMENT"] = Environment.DEVELOPMENT.value
-    get_settings.cache_clear()
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # Migrate before anything starts: the API and the worker never change the schema.
-    schema.upgrade(settings.database_url)
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    raise typer.Exit(subprocess.call(["honcho", "start", "-f", str(ROOT / "Procfile")], cwd=ROOT, env=env))
 
 
 @db.command("upgrade")
@@ -86,7 +68,7 @@ def support_find(
     """Print the customer's runs: stage, times, current details, Temporal UI link."""
     if (login is None) == (email is None):
         raise typer.BadParameter("give exactly one of --login or --email")
-    from lkk import support as support_lib
+    from lkkctl import support as support_lib
     from lkk.db import make_engine
     from lkk.temporal import connect
 
@@ -113,7 +95,7 @@ def ops_export(
     run_id: Annotated[Optional[str], typer.Option("--run-id", "-r", help="A run; default: the latest.")] = None,
 ) -> None:
     """Export a run's history as JSON (the format of `temporal workflow show --output json`)."""
-    from lkk import ops as ops_lib
+    from lkkctl import ops as ops_lib
     from lkk.temporal import connect
 
     async def run() -> int:
@@ -138,7 +120,7 @@ def ops_replay(
     sources = sum(1 for given in (files, workflow_id, query) if given)
     if sources != 1:
         raise typer.BadParameter("give history FILES, or --workflow-id, or --query")
-    from lkk import ops as ops_lib
+    from lkkctl import ops as ops_lib
     from lkk.temporal import connect
 
     async def run() -> list[ops_lib.ReplayReport]:
@@ -166,7 +148,7 @@ def ops_stuck(
     ] = "ExecutionStatus='Running'",
 ) -> None:
     """List running runs whose workflow task keeps failing (a bug in workflow code)."""
-    from lkk import ops as ops_lib
+    from lkkctl import ops as ops_lib
     from lkk.temporal import connect
 
     async def run() -> list[ops_lib.StuckRun]:

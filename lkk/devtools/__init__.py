@@ -1,1 +1,0 @@
-"""Developer tools for the embedded stack (not used in production)."""

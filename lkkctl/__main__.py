@@ -1,0 +1,5 @@
+"""``python -m lkkctl …`` is the ``lkk`` command."""
+
+from lkkctl.cli import main
+
+main()
