@@ -40,8 +40,8 @@ from lkk.security.passwords import hasher_for
 from lkk.temporal import contract_binding_workflow_id, contract_unbinding_workflow_id, onboarding_workflow_id
 from lkk.timeutil import utcnow
 from workflows.contract_binding import ContractBindingWorkflow, ContractUnbindingWorkflow
-from workflows.messages import BindContractRequest, BindContractResult, BindStatus, UnbindContractRequest
 from workflows.errors import OnboardingClosed
+from workflows.messages import BindContractRequest, BindContractResult, BindStatus, UnbindContractRequest
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import LKK_CONTRACT, LKK_LOGIN
 

@@ -31,6 +31,7 @@ from lkk.security.passwords import hash_password
 from lkk.store import signups, web_sessions
 from lkk.temporal import onboarding_workflow_id
 from lkk.timeutil import utcnow
+from workflows.errors import AlreadyConfirmed, ResendCooldown, ResendLimit
 from workflows.messages import (
     EmailConfirmed,
     OnboardingInput,
@@ -40,7 +41,6 @@ from workflows.messages import (
     ResendRequest,
     SignupSuperseded,
 )
-from workflows.errors import AlreadyConfirmed, ResendCooldown, ResendLimit
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import LKK_LOGIN, LKK_STAGE
 
