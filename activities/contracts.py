@@ -12,11 +12,9 @@ import logging
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from lkk import metrics
 from lkk.billing import binding_requests, bindings
-from lkk.billing.bindings import BindStatus
 from lkk.billing.lockout import LockoutPolicy
 from lkk.billing.registry import BillingRegistry
 from lkk.mail.message_id import mail_key
@@ -25,10 +23,12 @@ from lkk.mail.sender import MailRejected, SmtpSender
 from lkk.models import Account, AccountStatus
 from lkk.settings import Settings
 from lkk.timeutil import utcnow
+from workflows.errors import BindingRequestGone, MailRejectedError
 from workflows.messages import (
     AccountRef,
     BindContractRequest,
     BindContractResult,
+    BindStatus,
     BindingReminderResult,
     BoundContractInfo,
     UnbindContractRequest,
@@ -37,7 +37,6 @@ from workflows.messages import (
 
 log = logging.getLogger(__name__)
 
-REQUEST_GONE = "BindingRequestGone"
 BIND_FORM_PATH = "/profile#contract-bind"
 
 
@@ -72,7 +71,7 @@ class ContractActivities:
         if outcome is None:
             # Void (older than its TTL), already handled, or not this cabinet's: the
             # customer simply submits the form again. Retrying cannot help.
-            raise ApplicationError("binding request is gone", type=REQUEST_GONE, non_retryable=True)
+            raise BindingRequestGone()
         log.info("binding attempt for account %s: %s", params.account_id, outcome.status.value)
         if outcome.status is BindStatus.BOUND:
             metrics.CONTRACT_BINDINGS.inc()
@@ -116,7 +115,7 @@ class ContractActivities:
             # One reminder per onboarding run.
             self._sender.send(mail, key=mail_key(activity.info().workflow_id, "binding_reminder", 0))
         except MailRejected as err:
-            raise ApplicationError(str(err), type="MailRejected", non_retryable=True) from None
+            raise MailRejectedError(str(err)) from None
         log.info("binding reminder sent for account %s", params.account_id)
         return BindingReminderResult(sent=True)
 

@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from lkk.mail.message_id import mail_key
 from lkk.mail.render import branding, render_mail
@@ -23,6 +22,7 @@ from lkk.settings import Settings
 from lkk.store import credentials
 from lkk.timeutil import utcnow
 from workflows.display import msk
+from workflows.errors import MailRejectedError
 from workflows.messages import (
     ExpirePasswordResetInput,
     ExpirePasswordResetResult,
@@ -108,4 +108,4 @@ def _send(sender: SmtpSender, mail: object, key: str) -> None:
     try:
         sender.send(mail, key=key)  # type: ignore[arg-type]
     except MailRejected as err:
-        raise ApplicationError(str(err), type="MailRejected", non_retryable=True) from None
+        raise MailRejectedError(str(err)) from None

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from sqlalchemy.engine import Engine
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from lkk import metrics
 from lkk.mail.message_id import mail_key
@@ -21,6 +20,7 @@ from lkk.settings import Settings
 from lkk.store import signups
 from lkk.timeutil import utcnow
 from workflows.display import msk
+from workflows.errors import MailRejectedError
 from workflows.messages import (
     ExpireSignupInput,
     ExpireSignupResult,
@@ -64,7 +64,7 @@ class SignupActivities:
         except MailRejected as err:
             metrics.CONFIRMATION_EMAILS.labels("rejected").inc()
             log.warning("confirmation e-mail #%d rejected permanently: %s", params.seq, err)
-            raise ApplicationError(str(err), type="MailRejected", non_retryable=True) from None
+            raise MailRejectedError(str(err)) from None
         except MailTemporarilyFailed as err:
             metrics.CONFIRMATION_EMAILS.labels("tempfail").inc()
             log.warning(

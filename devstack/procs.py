@@ -69,7 +69,7 @@ def temporal_dev_server_command(port: int, db_file: Path, *, ui_port: int | None
     without an fsync per commit (the Procfile's pragmas), ЛКК's search attributes, the Web
     UI only when ``ui_port`` is given."""
     # Imported here: the workflow package is not needed to start other processes.
-    from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+    from workflows.search_attributes import dev_server_flags
 
     command = [
         tool("temporal"), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port),
@@ -77,9 +77,7 @@ def temporal_dev_server_command(port: int, db_file: Path, *, ui_port: int | None
         "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
     ]
     command += ["--headless"] if ui_port is None else ["--ui-ip", "127.0.0.1", "--ui-port", str(ui_port)]
-    for key in SEARCH_ATTRIBUTES:
-        command += ["--search-attribute", f"{key.name}=Keyword"]
-    return command
+    return command + dev_server_flags()
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:

@@ -8,13 +8,17 @@ import os
 import sys
 from datetime import timedelta
 from typing import NoReturn
+from urllib.parse import quote
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.service import TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from lkk.settings import Settings
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +52,6 @@ def contract_unbinding_workflow_id(request_id: str) -> str:
 
 def ui_link(settings: Settings, workflow_id: str, run_id: str) -> str:
     """The run's history page in the Temporal Web UI (what support opens)."""
-    from urllib.parse import quote
-
     base = settings.temporal_ui_url.rstrip("/")
     return f"{base}/namespaces/{quote(settings.temporal_namespace)}/workflows/{quote(workflow_id)}/{run_id}/history"
 
@@ -105,14 +107,8 @@ async def register_search_attributes(client: Client, namespace: str) -> None:
     The embedded stack passes them to ``temporal server start-dev``; this is for
     other servers (the time-skipping test server, a fresh cluster namespace).
     """
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-
-    from workflows.search_attributes import ALL
-
-    from temporalio.service import RPCError, RPCStatusCode
-
-    wanted = {key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in ALL}
+    # The SDK's enum numbers its types as the API's IndexedValueType does.
+    wanted = {key.name: IndexedValueType.ValueType(key.indexed_value_type.value) for key in SEARCH_ATTRIBUTES}
     try:
         existing = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace=namespace)

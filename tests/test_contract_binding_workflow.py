@@ -21,7 +21,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from api.services import contracts
-from lkk.billing.bindings import BindStatus
 from lkk.billing.models import BindingEvent
 from lkk.settings import Settings
 from lkk.store import signups
@@ -39,9 +38,9 @@ from tests.binding_harness import (
 from tests.conftest import MailSinkProcess
 from tests.harness import confirmation_token, context, history_text, running_worker, sign_up, unique_login
 from tests.mailbox import links
-from workflows.messages import OnboardingResult, OnboardingStage, OnboardingState
+from workflows.messages import BindStatus, OnboardingResult, OnboardingStage, OnboardingState
 from worker import WORKFLOWS
-from workflows.onboarding import STATE_QUERY, OnboardingWorkflow
+from workflows.onboarding import OnboardingWorkflow
 
 pytestmark = pytest.mark.asyncio
 
@@ -51,7 +50,7 @@ REMINDER_SUBJECT = "Привяжите договор"
 
 async def _state(env: WorkflowEnvironment, workflow_id: str) -> OnboardingState:
     handle = env.client.get_workflow_handle_for(OnboardingWorkflow.run, workflow_id)
-    return await handle.query(STATE_QUERY, result_type=OnboardingState)
+    return await handle.query(OnboardingWorkflow.state)
 
 
 async def _result(env: WorkflowEnvironment, workflow_id: str) -> OnboardingResult:

@@ -40,8 +40,8 @@ from tests.faults import (
 from tests.harness import token_from, unique_login
 from tests.mailbox import Mailbox
 from tests.stack import api_process, running_stack, worker_process
-from workflows.messages import OnboardingStage, OnboardingState
-from workflows.onboarding import STATE_QUERY, OnboardingWorkflow
+from workflows.messages import OnboardingStage
+from workflows.onboarding import OnboardingWorkflow
 
 pytestmark = pytest.mark.asyncio
 
@@ -77,7 +77,7 @@ async def _confirmed_stage(client: Client, engine: Engine, login: str, timeout: 
     handle = client.get_workflow_handle(onboarding_workflow_id(account.id))
     deadline = time.monotonic() + timeout
     while True:
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         if state.stage is not OnboardingStage.AWAITING_EMAIL or time.monotonic() > deadline:
             return state.stage
         await asyncio.sleep(0.2)

@@ -20,8 +20,8 @@ from lkk.store import signups
 from lkk.temporal import onboarding_workflow_id
 from tests.conftest import MailSinkProcess
 from tests.harness import confirmation_token, context, history_text, running_worker, sign_up, unique_login
-from workflows.messages import OnboardingResult, OnboardingStage, OnboardingState
-from workflows.onboarding import STATE_QUERY
+from workflows.messages import OnboardingResult, OnboardingStage
+from workflows.onboarding import OnboardingWorkflow
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ async def test_smtp_down_for_an_hour_delays_the_email_but_keeps_the_signup(
         handle = client.get_workflow_handle(workflow_id, result_type=OnboardingResult)
 
         await time_skipping_env.sleep(timedelta(hours=1))
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_EMAIL
         assert state.emails_sent == 0 and state.mail_problem is None  # still trying, nothing lost
         [pending] = (await handle.describe()).raw_description.pending_activities
@@ -59,12 +59,12 @@ async def test_smtp_down_for_an_hour_delays_the_email_but_keeps_the_signup(
         await mailbox.set_smtp_mode_async("accept")
         await time_skipping_env.sleep(timedelta(minutes=11))  # the backoff is capped at 10 minutes
         token = await confirmation_token(mailbox, email)
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         assert state.emails_sent == 1 and state.mail_problem is None
 
         assert (await svc.confirm(ctx, token)).outcome is signups.ConfirmOutcome.CONFIRMED
         await time_skipping_env.sleep(timedelta(seconds=1))  # let the signal be processed
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_CONTRACT  # the sign-up survived the outage
 
 
@@ -86,7 +86,7 @@ async def test_permanent_rejection_is_tried_once_and_ends_the_signup_visibly(
 
         result = await handle.result()
         assert result.stage is OnboardingStage.UNDELIVERABLE and result.emails_sent == 0
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.UNDELIVERABLE
         assert state.mail_problem is not None
         assert "отклонил" in state.mail_problem and "550" in state.mail_problem

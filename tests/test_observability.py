@@ -26,8 +26,8 @@ from tests.conftest import MailSinkProcess, free_port, wait_http
 from tests.harness import PASSWORD, confirmation_token, context, running_worker, sign_up, token_from, unique_login
 from tests.stack import running_stack
 from tests.test_registration_e2e import _csrf, _register
-from workflows.messages import OnboardingResult, OnboardingStage, OnboardingState
-from workflows.onboarding import STATE_QUERY
+from workflows.messages import OnboardingResult, OnboardingStage
+from workflows.onboarding import OnboardingWorkflow
 
 
 def _value(name: str, **labels: str) -> float:
@@ -70,7 +70,7 @@ async def test_onboarding_logs_are_json_with_workflow_id_and_no_secrets(
         assert (await svc.confirm(ctx, token)).session_token
         workflow_id = onboarding_workflow_id(registered.account_id)
         await time_skipping_env.sleep(timedelta(seconds=1))  # the confirmation signal is processed
-        state = await client.get_workflow_handle(workflow_id).query(STATE_QUERY, result_type=OnboardingState)
+        state = await client.get_workflow_handle(workflow_id).query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_CONTRACT  # confirmed; now it waits for a contract
         stale = await sign_up(ctx, other)
         await confirmation_token(mailsink.mailbox, f"{other}@example.ru")

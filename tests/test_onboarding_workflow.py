@@ -18,8 +18,8 @@ from lkk.temporal import onboarding_workflow_id
 from lkk.timeutil import utcnow
 from tests.conftest import MailSinkProcess
 from tests.harness import PASSWORD, confirmation_token, context, history_text, running_worker, sign_up, unique_login
-from workflows.messages import OnboardingStage, OnboardingState
-from workflows.onboarding import STATE_QUERY, OnboardingWorkflow
+from workflows.messages import OnboardingStage
+from workflows.onboarding import OnboardingWorkflow
 
 pytestmark = pytest.mark.asyncio
 
@@ -45,7 +45,7 @@ async def test_confirm_activates_account_and_opens_contract_stage(
 
         # The run now waits for the first contract binding (tests/test_contract_binding_workflow.py).
         handle = client.get_workflow_handle_for(OnboardingWorkflow.run, onboarding_workflow_id(registered.account_id))
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_CONTRACT
         assert state.emails_sent == 1 and state.confirmed_at is not None
         account = _account(engine, login)
@@ -83,7 +83,7 @@ async def test_unconfirmed_signup_expires_after_72_hours_and_frees_login(
         handle = client.get_workflow_handle_for(OnboardingWorkflow.run, onboarding_workflow_id(registered.account_id))
 
         await time_skipping_env.sleep(timedelta(hours=71))
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_EMAIL  # not a minute early
 
         # Handles looked up by id do not unlock time skipping; sleeping does.
@@ -130,7 +130,7 @@ async def test_resend_has_cooldown_limit_and_kills_older_links(
         assert (await svc.confirm(ctx, first_token)).outcome is signups.ConfirmOutcome.INVALID
         assert (await svc.confirm(ctx, newest_token)).outcome is signups.ConfirmOutcome.CONFIRMED
         handle = client.get_workflow_handle_for(OnboardingWorkflow.run, onboarding_workflow_id(registered.account_id))
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_CONTRACT
         assert state.emails_sent == 1 + settings.max_resends
         assert (await svc.resend(ctx, registered.account_id)).outcome is svc.ResendOutcome.ALREADY_CONFIRMED
@@ -151,7 +151,7 @@ async def test_history_holds_no_password_hash_or_link_token(
         second = await confirmation_token(mailsink.mailbox, email, count=2)
         await svc.confirm(ctx, second)
         handle = client.get_workflow_handle_for(OnboardingWorkflow.run, onboarding_workflow_id(registered.account_id))
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_CONTRACT  # the confirmation is in the history
 
         account = _account(engine, login)
@@ -180,7 +180,7 @@ async def test_confirmation_wins_the_race_with_expiry_in_the_database(
 
         handle = client.get_workflow_handle_for(OnboardingWorkflow.run, onboarding_workflow_id(registered.account_id))
         await time_skipping_env.sleep(timedelta(hours=72, minutes=1))
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_CONTRACT and state.confirmed_at is not None
         account = _account(engine, login)
         assert account is not None and account.status == AccountStatus.ACTIVE

@@ -34,7 +34,7 @@ from tests.harness import confirmation_token, context, running_worker, sign_up, 
 from tests.workflow_variants import OnboardingWithBugAfterEmail, OnboardingWithExtraTimer
 from worker import WORKFLOWS
 from workflows.messages import OnboardingStage, OnboardingState
-from workflows.onboarding import STATE_QUERY
+from workflows.onboarding import OnboardingWorkflow
 
 
 async def _wait_stuck(client: Client, workflow_id: str, timeout: float = 30.0) -> None:
@@ -69,7 +69,7 @@ async def _confirmed_state(client: Client, workflow_id: str, timeout: float = 12
     handle = client.get_workflow_handle(workflow_id)
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         if state.stage is not OnboardingStage.AWAITING_EMAIL or asyncio.get_running_loop().time() > deadline:
             return state
         await asyncio.sleep(0.2)
@@ -125,7 +125,7 @@ async def test_bug_in_workflow_code_fix_deploy_and_reset_loses_nothing(
 
         # The unconfirmed customer's run waits for the e-mail again; the link they got still works.
         late = client.get_workflow_handle(ids["late"])
-        state = await late.query(STATE_QUERY, result_type=OnboardingState)
+        state = await late.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_EMAIL and state.emails_sent >= 1
         assert (await svc.confirm(ctx, tokens["late"])).outcome is signups.ConfirmOutcome.CONFIRMED
         assert (await _confirmed_state(client, ids["late"])).stage is OnboardingStage.AWAITING_CONTRACT

@@ -35,7 +35,7 @@ from tests.mailbox import Mailbox
 from tests.web import account, log_in, make_active_account, post_form, web_client
 from workflows.messages import PasswordResetState
 from workflows.password_changed import PasswordChangedNoticeWorkflow
-from workflows.password_reset import STATE_QUERY, PasswordResetWorkflow
+from workflows.password_reset import PasswordResetWorkflow
 
 pytestmark = pytest.mark.asyncio
 
@@ -74,7 +74,7 @@ async def request_reset(web: httpx.AsyncClient, login: str, email: str) -> httpx
 
 async def reset_state(w: World, account_id: str) -> PasswordResetState:
     handle = w.client.get_workflow_handle(password_reset_workflow_id(account_id))
-    return await handle.query(STATE_QUERY, result_type=PasswordResetState)
+    return await handle.query(PasswordResetWorkflow.state)
 
 
 async def test_recovery_mails_a_one_time_password_that_works_once_and_forces_a_new_one(

@@ -15,8 +15,8 @@ from lkk.settings import Settings
 from tests.conftest import CAPTCHA_TEST_ANSWER, MailSinkProcess
 from tests.harness import PASSWORD, token_from, unique_login
 from tests.stack import running_stack
-from workflows.messages import OnboardingStage, OnboardingState
-from workflows.onboarding import STATE_QUERY, OnboardingWorkflow
+from workflows.messages import OnboardingStage
+from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import LKK_LOGIN, LKK_STAGE
 
 pytestmark = pytest.mark.asyncio
@@ -94,7 +94,7 @@ async def test_sign_up_confirm_and_land_on_profile(
         ]
         assert len(account_runs) == 1
         handle = client.get_workflow_handle_for(OnboardingWorkflow.run, account_runs[0].id)
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_CONTRACT  # it waits for a contract binding
         description = await handle.describe()
         assert description.typed_search_attributes.get(LKK_LOGIN) == login

@@ -34,7 +34,7 @@ from tests.faults import registration_body
 from tests.harness import PASSWORD, token_from, unique_login
 from tests.stack import Stack, running_stack
 from workflows.messages import OnboardingResult, OnboardingStage, OnboardingState
-from workflows.onboarding import STATE_QUERY, OnboardingWorkflow
+from workflows.onboarding import OnboardingWorkflow
 
 pytestmark = pytest.mark.asyncio
 
@@ -106,7 +106,7 @@ async def test_both_workers_poll_the_shared_task_queue(replicas: Replicas) -> No
 async def _settled_state(handle: WorkflowHandle[OnboardingWorkflow, OnboardingResult]) -> OnboardingState:
     """The run's state once the confirmation signal has been processed (it then waits for a contract)."""
     for _ in range(150):
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         if state.stage is not OnboardingStage.AWAITING_EMAIL:
             return state
         await asyncio.sleep(0.2)

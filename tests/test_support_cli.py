@@ -18,8 +18,8 @@ from lkk.settings import Settings
 from lkk.temporal import onboarding_workflow_id, ui_link
 from tests.conftest import ROOT, MailSinkProcess, env_for
 from tests.harness import confirmation_token, context, running_worker, sign_up, unique_login
-from workflows.messages import OnboardingResult, OnboardingStage, OnboardingState
-from workflows.onboarding import STATE_QUERY
+from workflows.messages import OnboardingResult, OnboardingStage
+from workflows.onboarding import OnboardingWorkflow
 
 
 async def _lkk(settings: Settings, *args: str) -> tuple[int, str]:
@@ -37,7 +37,7 @@ async def _waiting_for_contract(client: Client, workflow_id: str) -> str:
     """Run id of a confirmed onboarding once it waits for a contract (it does not end there)."""
     handle = client.get_workflow_handle(workflow_id)
     for _ in range(300):
-        state = await handle.query(STATE_QUERY, result_type=OnboardingState)
+        state = await handle.query(OnboardingWorkflow.state)
         if state.stage is OnboardingStage.AWAITING_CONTRACT:
             return (await handle.describe()).run_id
         await asyncio.sleep(0.2)

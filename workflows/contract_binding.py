@@ -15,17 +15,18 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import REQUEST_GONE, ContractActivities
-    from workflows.display import bind_event, msk
+    from activities.contracts import ContractActivities
+    from workflows.errors import BindingRequestGone, BindingUnavailable
     from workflows.messages import (
         BindContractRequest,
         BindContractResult,
         UnbindContractRequest,
         UnbindContractResult,
     )
+    from workflows.timeline import Event, Kind, event_list
 
 # The registry or the database may hiccup: retry quickly, but only while the customer
 # is still looking at the form (the parked attempt's TTL).
@@ -33,13 +34,14 @@ BIND_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=500),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=5),
-    non_retryable_error_types=[REQUEST_GONE],
+    non_retryable_error_types=[BindingRequestGone.TYPE],
 )
 UNBIND_TIMEOUT = timedelta(seconds=60)
 
 
 async def execute_bind(request: BindContractRequest) -> BindContractResult:
-    """Run the verification activity; a vanished attempt becomes ``ApplicationError(REQUEST_GONE)``."""
+    """Run the verification activity; a vanished attempt becomes ``BindingRequestGone``,
+    any other failure ``BindingUnavailable``."""
     try:
         return await workflow.execute_activity_method(
             ContractActivities.bind_contract,
@@ -50,12 +52,9 @@ async def execute_bind(request: BindContractRequest) -> BindContractResult:
             summary="Проверка данных договора в реестре и привязка",
         )
     except ActivityError as err:
-        cause = err.cause
-        gone = isinstance(cause, ApplicationError) and cause.type == REQUEST_GONE
-        raise ApplicationError(
-            "binding request is gone" if gone else "binding could not be checked",
-            type=REQUEST_GONE if gone else "BindingUnavailable",
-        ) from err
+        if BindingRequestGone.matches(err.cause):
+            raise BindingRequestGone(non_retryable=False) from err
+        raise BindingUnavailable() from err
 
 
 @workflow.defn(name="ContractBinding")
@@ -63,7 +62,8 @@ class ContractBindingWorkflow:
     @workflow.run
     async def run(self, request: BindContractRequest) -> BindContractResult:
         result = await execute_bind(request)
-        workflow.set_current_details(f"- {bind_event(result.status, result.contract_number, workflow.now())}")
+        event = Event(Kind.BIND_ATTEMPT, at=workflow.now(), status=result.status, number=result.contract_number)
+        workflow.set_current_details(event_list([event]))
         return result
 
 
@@ -79,10 +79,6 @@ class ContractUnbindingWorkflow:
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=5)),
             summary="Отвязка договора",
         )
-        when = msk(workflow.now())
-        workflow.set_current_details(
-            f"- Договор № {result.contract_number} отвязан {when}"
-            if result.unbound
-            else f"- Договор № {result.contract_number} не был привязан к этому кабинету ({when})"
-        )
+        kind = Kind.UNBOUND if result.unbound else Kind.NOT_HELD
+        workflow.set_current_details(event_list([Event(kind, at=workflow.now(), number=result.contract_number)]))
         return result

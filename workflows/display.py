@@ -1,14 +1,15 @@
-"""Russian, human-readable wording shown to support staff in the Temporal UI.
+"""Russian, human-readable wording shown to support staff in the Temporal UI: Moscow
+time, stage titles and what support tells the customer at each stage.
 
-Pure functions of workflow state, so they are safe inside workflow code.
+Pure functions of workflow state, so they are safe inside workflow code. The run's
+event log is rendered in ``workflows.timeline``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from lkk.billing.bindings import BindStatus
-from workflows.messages import OnboardingStage
+from workflows.messages import OnboardingInput, OnboardingStage
 
 # Moscow time has had a fixed offset (UTC+3, no DST) since 2014.
 MSK = timezone(timedelta(hours=3), "МСК")
@@ -23,23 +24,12 @@ STAGE_TITLES: dict[OnboardingStage, str] = {
     OnboardingStage.UNDELIVERABLE: "Регистрация отменена: письмо на указанный адрес не доставляется",
 }
 
-# Short outcome labels for the event log (the customer's wording is in lkk.billing.bindings).
-BIND_LABELS: dict[BindStatus, str] = {
-    BindStatus.BOUND: "привязан",
-    BindStatus.ALREADY_BOUND_TO_YOU: "уже привязан к этому кабинету",
-    BindStatus.BOUND_TO_ANOTHER: "привязан к другому кабинету",
-    BindStatus.WRONG_DATA: "неверные данные",
-    BindStatus.CLOSED: "договор закрыт",
-    BindStatus.LOCKED: "попытки заблокированы",
-    BindStatus.INVALID: "поля заполнены неверно",
-}
-
 
 # What support tells the customer at each stage (the first thing read in the UI).
 STAGE_HINTS: dict[OnboardingStage, str] = {
     OnboardingStage.AWAITING_EMAIL: (
         "Ждём, когда клиент перейдёт по ссылке из письма; ниже видно, ушло ли письмо. Новое письмо — "
-        "кнопкой «Отправить письмо ещё раз» на странице «Проверьте почту» (не чаще раза в минуту, до 5 раз)."
+        "кнопкой «Отправить письмо ещё раз» на странице «Проверьте почту» (не чаще {once_per}, до {up_to})."
     ),
     OnboardingStage.AWAITING_CONTRACT: (
         "E-mail подтверждён: клиент входит в кабинет и привязывает договор "
@@ -63,20 +53,39 @@ STAGE_HINTS: dict[OnboardingStage, str] = {
 }
 
 
+def stage_hint(stage: OnboardingStage, params: OnboardingInput) -> str | None:
+    """The stage's hint, its limits taken from the run's own input (the settings it started with)."""
+    hint = STAGE_HINTS.get(stage)
+    if hint is None:
+        return None
+    return hint.format(once_per=once_per(params.resend_cooldown_seconds), up_to=times_up_to(params.max_resends))
+
+
 def msk(moment: datetime) -> str:
     return moment.astimezone(MSK).strftime("%d.%m.%Y %H:%M МСК")
 
 
-def details(stage: OnboardingStage, events: list[str]) -> str:
-    """Markdown for ``workflow.set_current_details``: the stage, then the log of events."""
-    lines = [f"**{STAGE_TITLES[stage]}**", ""]
-    if stage in STAGE_HINTS:
-        lines += [f"_{STAGE_HINTS[stage]}_", ""]
-    lines.extend(f"- {event}" for event in events)
-    return "\n".join(lines)
+def once_per(seconds: int) -> str:
+    """«раза в минуту», «раза в 2 минуты», «раза в 30 секунд», «раза в час»."""
+    for size, forms in ((3600, ("час", "часа", "часов")), (60, ("минуту", "минуты", "минут"))):
+        if seconds >= size and seconds % size == 0:
+            return f"раза в {_count(seconds // size, forms)}"
+    return f"раза в {_count(seconds, ('секунду', 'секунды', 'секунд'))}"
 
 
-def bind_event(status: BindStatus, number: str | None, at: datetime) -> str:
-    if status is BindStatus.BOUND:
-        return f"Договор № {number} привязан {msk(at)}"
-    return f"Попытка привязки договора № {number or '—'} {msk(at)}: {BIND_LABELS[status]}"
+def times_up_to(n: int) -> str:
+    """After «до»: «1 раза», «5 раз», «21 раза»."""
+    return f"{n} {'раза' if n % 10 == 1 and n % 100 != 11 else 'раз'}"
+
+
+def _count(n: int, forms: tuple[str, str, str]) -> str:
+    """«минуту» for one (no number), else «2 минуты», «5 минут», «21 минуту»."""
+    return forms[0] if n == 1 else f"{n} {plural(n, *forms)}"
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many

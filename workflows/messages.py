@@ -13,8 +13,6 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from lkk.billing.bindings import BindStatus
-
 
 class OnboardingStage(StrEnum):
     AWAITING_EMAIL = "awaiting_email"
@@ -85,6 +83,18 @@ class OnboardingState(BaseModel):
 
 
 # --- contract binding -------------------------------------------------------------
+
+
+class BindStatus(StrEnum):
+    """The outcome of one binding attempt (``lkk.billing.bindings`` decides it)."""
+
+    BOUND = "bound"
+    ALREADY_BOUND_TO_YOU = "already_bound_to_you"
+    BOUND_TO_ANOTHER = "bound_to_another"
+    WRONG_DATA = "wrong_data"
+    CLOSED = "closed"
+    LOCKED = "locked"
+    INVALID = "invalid"  # malformed fields, see ``field_errors``; not counted as a failure
 
 
 class BindContractRequest(BaseModel):

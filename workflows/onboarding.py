@@ -26,16 +26,24 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ContractActivities
     from activities.signup import SignupActivities
     from workflows.contract_binding import execute_bind
-    from workflows.display import bind_event, details, msk
+    from workflows.errors import (
+        AlreadyConfirmed,
+        MailRejectedError,
+        OnboardingClosed,
+        ResendCooldown,
+        ResendLimit,
+        WrongAccount,
+    )
     from workflows.messages import (
         AccountRef,
         BindContractRequest,
@@ -53,12 +61,7 @@ with workflow.unsafe.imports_passed_through():
         SignupSuperseded,
     )
     from workflows.search_attributes import LKK_CONTRACT, LKK_STAGE
-
-CONFIRM_SIGNAL = "email_confirmed"
-SUPERSEDED_SIGNAL = "signup_superseded"
-RESEND_UPDATE = "request_resend"
-BIND_UPDATE = "bind_contract"
-STATE_QUERY = "state"
+    from workflows.timeline import WITHIN_A_DAY, Event, Kind, confirmation_label, mail_problem, onboarding_details
 
 # SMTP trouble is retried until the sign-up itself would expire: a mail server that
 # is down for an hour delays the e-mail, it never loses the sign-up. A permanent
@@ -67,21 +70,13 @@ MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=["MailRejected"],
+    non_retryable_error_types=[MailRejectedError.TYPE],
 )
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 # Patch ids (docs/ops.md, "Changing a workflow"): runs recorded before them replay unchanged.
 SUPERSEDED_PATCH = "signup-superseded"
 UNDELIVERABLE_PATCH = "undeliverable-ends-signup"
-
-
-class ResendRefused(ApplicationError):
-    """Raised by the resend validator; ``type`` tells the API which message to show."""
-
-
-class BindRefused(ApplicationError):
-    """Raised by the bind validator: the API then uses the ``ContractBinding`` workflow."""
 
 
 @workflow.defn(name="Onboarding")
@@ -99,7 +94,7 @@ class OnboardingWorkflow:
         self._mail_problem: str | None = None
         self._superseded_at: datetime | None = None
         self._undeliverable = False  # a confirmation e-mail was refused for good
-        self._events: list[str] = []
+        self._events: list[Event] = []
         self._contract: BoundContractInfo | None = None  # the first binding
         self._reminders_sent = 0
         self._reminder_sent_at: datetime | None = None
@@ -109,14 +104,11 @@ class OnboardingWorkflow:
 
     @workflow.run
     async def run(self, params: OnboardingInput) -> OnboardingResult:
-        self._log(f"Регистрация начата {msk(workflow.now())}, срок подтверждения до {msk(self._signup_expires_at)}")
+        self._log(Kind.SIGNUP_STARTED, until=self._signup_expires_at)
         seq_sent = -1
         while self._confirmed_at is None:
             if self._superseded_at is not None and workflow.patched(SUPERSEDED_PATCH):
-                self._log(
-                    f"Адрес e-mail подтверждён другой регистрацией {msk(self._superseded_at)}: "
-                    "эта регистрация отменена и удалена, логин освобождён"
-                )
+                self._log(Kind.SUPERSEDED, at=self._superseded_at)
                 return self._finish(OnboardingStage.SUPERSEDED)
             if seq_sent + 1 < self._sends_requested:
                 seq_sent += 1
@@ -140,7 +132,7 @@ class OnboardingWorkflow:
                     return self._finish(OnboardingStage.EXPIRED)
                 # The API activated the account but its signal never arrived.
                 self._confirmed_at = workflow.now()
-        self._log(f"E-mail подтверждён {msk(self._confirmed_at)}")
+        self._log(Kind.EMAIL_CONFIRMED, at=self._confirmed_at)
         self._enter(OnboardingStage.AWAITING_CONTRACT)
         return await self._await_contract()
 
@@ -148,7 +140,7 @@ class OnboardingWorkflow:
         since = workflow.now()
         reminder_at = since + timedelta(seconds=self._params.binding_reminder_seconds)
         give_up_at = since + timedelta(seconds=self._params.binding_wait_seconds)
-        self._log(f"Ожидает привязки договора до {msk(give_up_at)}")
+        self._log(Kind.AWAITING_CONTRACT, until=give_up_at)
         if reminder_at < give_up_at and not await self._wait_for_contract(reminder_at, "напоминание о привязке договора"):
             await self._remind()
         if not await self._wait_for_contract(give_up_at, "срок ожидания привязки договора"):
@@ -159,10 +151,7 @@ class OnboardingWorkflow:
             if self._contract is None:
                 self._adopt(await self._find_bound_contract())
         if self._contract is None:
-            self._log(
-                f"Ожидание договора завершено {msk(workflow.now())} без договора: "
-                "кабинет активен, договор можно привязать позже"
-            )
+            self._log(Kind.NO_CONTRACT)
             return self._finish(OnboardingStage.NO_CONTRACT)
         # A bind update may still be running (e.g. a second contract): let it answer its caller.
         self._closing = True
@@ -190,8 +179,8 @@ class OnboardingWorkflow:
                 summary="Напоминание о привязке договора",
             )
         except ActivityError as err:
-            self._mail_problem = _describe_mail_failure(err, "в течение суток")
-            self._log(f"Напоминание о привязке договора: НЕ ОТПРАВЛЕНО — {self._mail_problem}")
+            self._mail_problem = mail_problem(_rejection(err), WITHIN_A_DAY)
+            self._log(Kind.REMINDER_FAILED, problem=self._mail_problem)
             return
         if result.already_bound.contract_number is not None:
             self._adopt(result.already_bound)
@@ -199,15 +188,14 @@ class OnboardingWorkflow:
         if result.sent:
             self._reminders_sent += 1
             self._reminder_sent_at = workflow.now()
-            self._log(f"Напоминание о привязке договора отправлено {msk(workflow.now())}")
+            self._log(Kind.REMINDER_SENT)
 
     def _adopt(self, found: BoundContractInfo) -> None:
         """A binding the workflow did not hear of (e.g. made on the short path while this
         run was closing): the database decides, so it completes onboarding."""
         if self._contract is None and found.contract_number is not None:
             self._contract = found
-            at = msk(found.bound_at) if found.bound_at else "ранее"
-            self._log(f"Договор № {found.contract_number} привязан {at} (по данным базы)")
+            self._log(Kind.CONTRACT_FOUND, at=found.bound_at, number=found.contract_number)
 
     async def _find_bound_contract(self) -> BoundContractInfo:
         return await workflow.execute_activity_method(
@@ -222,7 +210,6 @@ class OnboardingWorkflow:
         remaining = self._signup_expires_at - workflow.now()
         if remaining <= timedelta(0):
             return
-        label = "Письмо со ссылкой подтверждения" if seq == 0 else f"Повторное письмо №{seq}"
         try:
             result = await workflow.execute_activity_method(
                 SignupActivities.send_confirmation_email,
@@ -232,12 +219,12 @@ class OnboardingWorkflow:
                 start_to_close_timeout=timedelta(seconds=60),
                 schedule_to_close_timeout=remaining,
                 retry_policy=MAIL_RETRY,
-                summary=label,
+                summary=confirmation_label(seq),
             )
         except ActivityError as err:
-            self._mail_problem = _describe_mail_failure(err)
-            self._log(f"{label}: НЕ ОТПРАВЛЕНО — {self._mail_problem}")
-            if _is_rejection(err) and workflow.patched(UNDELIVERABLE_PATCH):
+            self._mail_problem = mail_problem(_rejection(err))
+            self._log(Kind.CONFIRMATION_FAILED, seq=seq, problem=self._mail_problem)
+            if _rejection(err) is not None and workflow.patched(UNDELIVERABLE_PATCH):
                 self._undeliverable = True
             return
         if result.sent:
@@ -245,7 +232,7 @@ class OnboardingWorkflow:
             self._emails_sent += 1
             self._last_email_sent_at = workflow.now()
             self._mail_problem = None
-            self._log(f"{label} отправлено {msk(workflow.now())}")
+            self._log(Kind.CONFIRMATION_SENT, seq=seq)
 
     async def _expire(self) -> bool:
         result = await workflow.execute_activity_method(
@@ -256,7 +243,7 @@ class OnboardingWorkflow:
             summary="Удаление неподтверждённой регистрации",
         )
         if result.expired:
-            self._log(f"Регистрация истекла {msk(workflow.now())}: логин и e-mail освобождены")
+            self._log(Kind.EXPIRED)
         return result.expired
 
     async def _drop_undeliverable(self) -> bool:
@@ -270,52 +257,49 @@ class OnboardingWorkflow:
             summary="Удаление регистрации: письмо не доставляется",
         )
         if result.expired:
-            self._log(
-                f"Регистрация отменена {msk(workflow.now())}: письмо со ссылкой подтверждения не доставляется, "
-                "логин и e-mail освобождены — клиент может зарегистрироваться заново с правильным адресом"
-            )
+            self._log(Kind.UNDELIVERABLE)
         return result.expired
 
     # --- messages -------------------------------------------------------------
 
-    @workflow.signal(name=SUPERSEDED_SIGNAL)
+    @workflow.signal(name="signup_superseded")
     def signup_superseded(self, signal: SignupSuperseded) -> None:
         if self._confirmed_at is None and self._superseded_at is None:
             self._superseded_at = signal.superseded_at
 
-    @workflow.signal(name=CONFIRM_SIGNAL)
+    @workflow.signal(name="email_confirmed")
     def email_confirmed(self, signal: EmailConfirmed) -> None:
         if self._confirmed_at is None:
             self._confirmed_at = signal.confirmed_at
 
-    @workflow.update(name=BIND_UPDATE)
+    @workflow.update(name="bind_contract")
     async def bind_contract(self, request: BindContractRequest) -> BindContractResult:
         if self._confirmed_at is None:
             # Only a logged-in, hence active, account can bind: the API activated it but
             # its confirmation signal was lost. The binding is the confirmation.
             self._confirmed_at = workflow.now()
-            self._log(f"Подтверждение e-mail получено вместе с привязкой договора {msk(workflow.now())}")
+            self._log(Kind.CONFIRMED_BY_BINDING)
         result = await execute_bind(request)
         if result.succeeded and self._contract is None:
             self._contract = BoundContractInfo(contract_number=result.contract_number, bound_at=workflow.now())
-        self._log(bind_event(result.status, result.contract_number, workflow.now()))
+        self._log(Kind.BIND_ATTEMPT, status=result.status, number=result.contract_number)
         return result
 
     @bind_contract.validator
     def _validate_bind(self, request: BindContractRequest) -> None:
         if request.account_id != self._params.account_id:
-            raise BindRefused("another account", type="WrongAccount")
+            raise WrongAccount()
         if self._closing or self._contract is not None or self._stage not in (
             OnboardingStage.AWAITING_EMAIL,
             OnboardingStage.AWAITING_CONTRACT,
         ):
-            raise BindRefused("onboarding is over", type="OnboardingClosed")
+            raise OnboardingClosed()
 
-    @workflow.update(name=RESEND_UPDATE)
+    @workflow.update(name="request_resend")
     def request_resend(self, _request: ResendRequest) -> ResendAccepted:
         self._sends_requested += 1
         self._last_resend_requested_at = workflow.now()
-        self._log(f"Клиент запросил повторное письмо {msk(workflow.now())}")
+        self._log(Kind.RESEND_REQUESTED)
         return ResendAccepted(
             emails_sent=self._emails_sent,
             resends_left=self._resends_left(),
@@ -325,14 +309,14 @@ class OnboardingWorkflow:
     @request_resend.validator
     def _validate_resend(self, _request: ResendRequest) -> None:
         if self._stage is not OnboardingStage.AWAITING_EMAIL or self._confirmed_at is not None:
-            raise ResendRefused("e-mail already confirmed", type="AlreadyConfirmed")
+            raise AlreadyConfirmed()
         if self._resends_left() <= 0:
-            raise ResendRefused("no resends left", type="ResendLimit")
+            raise ResendLimit()
         wait = (self._next_resend_at() - workflow.now()).total_seconds()
         if wait > 0:
-            raise ResendRefused("resend cooldown", wait, type="ResendCooldown")
+            raise ResendCooldown(wait)
 
-    @workflow.query(name=STATE_QUERY)
+    @workflow.query(name="state")
     def state(self) -> OnboardingState:
         return OnboardingState(
             stage=self._stage,
@@ -362,12 +346,14 @@ class OnboardingWorkflow:
         workflow.upsert_search_attributes([LKK_STAGE.value_set(stage.value)])
         self._refresh_details()
 
-    def _log(self, event: str) -> None:
-        self._events.append(event)
+    def _log(self, kind: Kind, **data: Any) -> None:
+        """Record an event for support's timeline; ``at`` is now in workflow time unless given."""
+        data.setdefault("at", workflow.now())
+        self._events.append(Event(kind, **data))
         self._refresh_details()
 
     def _refresh_details(self) -> None:
-        workflow.set_current_details(details(self._stage, self._events))
+        workflow.set_current_details(onboarding_details(self._stage, self._events, self._params))
 
     def _finish(self, stage: OnboardingStage) -> OnboardingResult:
         if stage is not self._stage:
@@ -383,13 +369,7 @@ class OnboardingWorkflow:
         )
 
 
-def _is_rejection(err: ActivityError) -> bool:
+def _rejection(err: ActivityError) -> str | None:
+    """The mail server's reason when it refused the e-mail for good; None when it was unreachable."""
     cause = err.cause
-    return isinstance(cause, ApplicationError) and cause.type == "MailRejected"
-
-
-def _describe_mail_failure(err: ActivityError, window: str = "до истечения срока регистрации") -> str:
-    cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.type == "MailRejected":
-        return f"почтовый сервер отклонил письмо ({cause.message})"
-    return f"почтовый сервер недоступен {window}"
+    return cause.message if MailRejectedError.matches(cause) else None

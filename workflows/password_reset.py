@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.password import PasswordActivities
-    from workflows.display import msk
+    from workflows.errors import MailRejectedError
     from workflows.messages import (
         ExpirePasswordResetInput,
         OneTimePasswordUsed,
@@ -33,10 +34,10 @@ with workflow.unsafe.imports_passed_through():
         SendPasswordResetInput,
     )
     from workflows.onboarding import DB_RETRY, MAIL_RETRY
+    from workflows.timeline import Event, Kind, event_list, reset_label, reset_mail_problem
 
+# The API starts a recovery with signal-with-start, which takes the signal by name.
 REQUEST_SIGNAL = "password_reset_requested"
-USED_SIGNAL = "one_time_password_used"
-STATE_QUERY = "state"
 # A run started without its start signal (by hand) waits this long, then ends.
 FIRST_REQUEST_WAIT = timedelta(minutes=1)
 
@@ -53,7 +54,7 @@ class PasswordResetWorkflow:
         self._expires_at: datetime | None = None
         self._used = False
         self._mail_problem: str | None = None
-        self._events: list[str] = []
+        self._events: list[Event] = []
 
     @workflow.run
     async def run(self, params: PasswordResetInput) -> PasswordResetResult:
@@ -67,7 +68,7 @@ class PasswordResetWorkflow:
                 if self._may_send():
                     await self._send()
                 else:
-                    self._log(f"Повторный запрос {msk(workflow.now())} пропущен (пауза между письмами или лимит)")
+                    self._log(Kind.RESET_SKIPPED)
                 continue
             if self._expires_at is None:
                 break  # nothing valid was mailed (account gone or mail rejected)
@@ -90,7 +91,7 @@ class PasswordResetWorkflow:
                 retry_policy=DB_RETRY,
                 summary="Удаление просроченного пароля из письма",
             )
-            self._log(f"Пароль из письма истёк {msk(workflow.now())}")
+            self._log(Kind.RESET_EXPIRED)
         return self._result()
 
     def _may_send(self) -> bool:
@@ -103,7 +104,6 @@ class PasswordResetWorkflow:
     async def _send(self) -> None:
         seq = self._emails_sent
         self._last_send_at = workflow.now()
-        label = "Письмо с паролем" if seq == 0 else f"Повторное письмо с паролем №{seq}"
         try:
             result = await workflow.execute_activity_method(
                 PasswordActivities.send_password_reset_email,
@@ -113,41 +113,41 @@ class PasswordResetWorkflow:
                 start_to_close_timeout=timedelta(seconds=60),
                 schedule_to_close_timeout=timedelta(seconds=self._params.mail_retry_seconds),
                 retry_policy=MAIL_RETRY,
-                summary=label,
+                summary=reset_label(seq),
             )
         except ActivityError as err:
-            cause = err.cause
-            rejected = isinstance(cause, ApplicationError) and cause.type == "MailRejected"
-            self._mail_problem = "почтовый сервер отклонил письмо" if rejected else "почтовый сервер недоступен"
-            self._log(f"{label}: НЕ ОТПРАВЛЕНО — {self._mail_problem}")
+            self._mail_problem = reset_mail_problem(MailRejectedError.matches(err.cause))
+            self._log(Kind.RESET_FAILED, seq=seq, problem=self._mail_problem)
             return
         if result.sent:
             self._emails_sent += 1
             self._expires_at = result.expires_at
             self._mail_problem = None
-            self._log(f"{label} отправлено {msk(workflow.now())}")
+            self._log(Kind.RESET_SENT, seq=seq)
         else:
-            self._log(f"{label} не отправлено: учётная запись неактивна")
+            self._log(Kind.RESET_ACCOUNT_INACTIVE, seq=seq)
 
     @workflow.signal(name=REQUEST_SIGNAL)
     def requested(self, _signal: PasswordResetRequested) -> None:
         self._requests += 1
 
-    @workflow.signal(name=USED_SIGNAL)
+    @workflow.signal(name="one_time_password_used")
     def used(self, signal: OneTimePasswordUsed) -> None:
         if not self._used:
             self._used = True
-            self._log(f"Вход с паролем из письма {msk(signal.used_at)}")
+            self._log(Kind.RESET_USED, at=signal.used_at)
 
-    @workflow.query(name=STATE_QUERY)
+    @workflow.query(name="state")
     def state(self) -> PasswordResetState:
         return PasswordResetState(
             emails_sent=self._emails_sent, requests=self._requests, expires_at=self._expires_at, used=self._used
         )
 
-    def _log(self, event: str) -> None:
-        self._events.append(event)
-        workflow.set_current_details("\n".join(f"- {e}" for e in self._events))
+    def _log(self, kind: Kind, **data: Any) -> None:
+        """Record an event for support's timeline; ``at`` is now in workflow time unless given."""
+        data.setdefault("at", workflow.now())
+        self._events.append(Event(kind, **data))
+        workflow.set_current_details(event_list(self._events))
 
     def _result(self) -> PasswordResetResult:
         return PasswordResetResult(

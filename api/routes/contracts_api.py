@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from api.deps import Ctx, CurrentAccount
 from api.ratelimit import rate_limit
 from api.services import contracts as svc
-from lkk.billing.bindings import BindStatus
+from workflows.messages import BindStatus
 
 router = APIRouter(prefix="/api/v1/contracts", tags=["contracts"])
 

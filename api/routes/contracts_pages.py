@@ -16,10 +16,10 @@ from api.ratelimit import rate_limit
 from api.routes.contracts_api import BIND_CODES
 from api.services import contracts as svc
 from api.templating import render
-from lkk.billing.bindings import BindStatus
 from lkk.billing.identifiers import normalize_contract_number
 from lkk.models import Account
 from workflows.display import msk
+from workflows.messages import BindStatus
 
 router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD])
 

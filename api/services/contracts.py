@@ -27,13 +27,12 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import unavailable
 from api.deps import AppContext
 from lkk.billing import binding_requests, bindings
-from lkk.billing.bindings import BindOutcome, BindStatus
+from lkk.billing.bindings import BindOutcome
 from lkk.billing.identifiers import InvalidBindingInput, normalize_contract_number, parse_binding_input
 from lkk.billing.registry import ContractView, SqlBillingRegistry
 from lkk.models import Account
@@ -41,8 +40,9 @@ from lkk.security.passwords import hasher_for
 from lkk.temporal import contract_binding_workflow_id, contract_unbinding_workflow_id, onboarding_workflow_id
 from lkk.timeutil import utcnow
 from workflows.contract_binding import ContractBindingWorkflow, ContractUnbindingWorkflow
-from workflows.messages import BindContractRequest, BindContractResult, UnbindContractRequest
-from workflows.onboarding import BIND_UPDATE
+from workflows.errors import OnboardingClosed
+from workflows.messages import BindContractRequest, BindContractResult, BindStatus, UnbindContractRequest
+from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import LKK_CONTRACT, LKK_LOGIN
 
 log = logging.getLogger(__name__)
@@ -142,10 +142,9 @@ async def _bind_durably(
 ) -> BindContractResult:
     handle = client.get_workflow_handle(onboarding_workflow_id(account.id))
     try:
-        return await handle.execute_update(BIND_UPDATE, request, result_type=BindContractResult)
+        return await handle.execute_update(OnboardingWorkflow.bind_contract, request)
     except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        if not (isinstance(cause, ApplicationError) and cause.type == "OnboardingClosed"):
+        if not OnboardingClosed.matches(err.cause):
             raise
     except RPCError as err:
         # NOT_FOUND: the onboarding run is closed (or predates retention).

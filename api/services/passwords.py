@@ -40,7 +40,7 @@ from workflows.messages import (
     PasswordResetRequested,
 )
 from workflows.password_changed import PasswordChangedNoticeWorkflow
-from workflows.password_reset import REQUEST_SIGNAL, USED_SIGNAL, PasswordResetWorkflow
+from workflows.password_reset import REQUEST_SIGNAL, PasswordResetWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ async def one_time_password_used(ctx: AppContext, account_id: str, now: datetime
     """After the swap in the database: end the recovery early and send the notice."""
     try:
         handle = _client(ctx).get_workflow_handle(password_reset_workflow_id(account_id))
-        await handle.signal(USED_SIGNAL, OneTimePasswordUsed(used_at=now))
+        await handle.signal(PasswordResetWorkflow.used, OneTimePasswordUsed(used_at=now))
     except Exception:
         # Harmless: the recovery then ends at the password's expiry, finding nothing to clear.
         log.warning("could not tell the recovery of account %s that its password was used", account_id)

@@ -20,7 +20,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import captcha_view, unavailable
@@ -32,6 +31,7 @@ from lkk.security.passwords import hash_password
 from lkk.store import signups, web_sessions
 from lkk.temporal import onboarding_workflow_id
 from lkk.timeutil import utcnow
+from workflows.errors import AlreadyConfirmed, ResendCooldown, ResendLimit
 from workflows.messages import (
     EmailConfirmed,
     OnboardingInput,
@@ -41,7 +41,7 @@ from workflows.messages import (
     ResendRequest,
     SignupSuperseded,
 )
-from workflows.onboarding import CONFIRM_SIGNAL, RESEND_UPDATE, STATE_QUERY, SUPERSEDED_SIGNAL, OnboardingWorkflow
+from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import LKK_LOGIN, LKK_STAGE
 
 log = logging.getLogger(__name__)
@@ -201,19 +201,16 @@ class ResendResult:
 async def resend(ctx: AppContext, account_id: str) -> ResendResult:
     handle = _client(ctx).get_workflow_handle(onboarding_workflow_id(account_id))
     try:
-        accepted: ResendAccepted = await handle.execute_update(
-            RESEND_UPDATE, ResendRequest(), result_type=ResendAccepted
-        )
+        accepted: ResendAccepted = await handle.execute_update(OnboardingWorkflow.request_resend, ResendRequest())
     except WorkflowUpdateFailedError as err:
         cause = err.cause
-        if isinstance(cause, ApplicationError):
-            if cause.type == "ResendCooldown":
-                seconds = int(float(cause.details[0])) + 1 if cause.details else 60
-                return ResendResult(ResendOutcome.COOLDOWN, retry_after_seconds=seconds)
-            if cause.type == "ResendLimit":
-                return ResendResult(ResendOutcome.LIMIT)
-            if cause.type == "AlreadyConfirmed":
-                return ResendResult(ResendOutcome.ALREADY_CONFIRMED)
+        if ResendCooldown.matches(cause):
+            seconds = ResendCooldown.retry_after_seconds(cause)
+            return ResendResult(ResendOutcome.COOLDOWN, retry_after_seconds=seconds)
+        if ResendLimit.matches(cause):
+            return ResendResult(ResendOutcome.LIMIT)
+        if AlreadyConfirmed.matches(cause):
+            return ResendResult(ResendOutcome.ALREADY_CONFIRMED)
         raise
     except RPCError as err:
         if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
@@ -236,7 +233,7 @@ async def signup_state(ctx: AppContext, account_id: str) -> OnboardingState | No
     (then nobody knows: the pages must not say "not found")."""
     handle = _client(ctx).get_workflow_handle(onboarding_workflow_id(account_id))
     try:
-        return await handle.query(STATE_QUERY, result_type=OnboardingState)
+        return await handle.query(OnboardingWorkflow.state)
     except RPCError as err:
         if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             raise ServiceUnavailable() from err
@@ -272,7 +269,7 @@ async def _signal_confirmed(ctx: AppContext, account_id: str, now: datetime) -> 
     # contract binding also counts as confirmation; so a failure here is logged, not shown.
     try:
         handle = _client(ctx).get_workflow_handle(onboarding_workflow_id(account_id))
-        await handle.signal(CONFIRM_SIGNAL, EmailConfirmed(confirmed_at=now))
+        await handle.signal(OnboardingWorkflow.email_confirmed, EmailConfirmed(confirmed_at=now))
     except Exception:
         log.exception(
             "could not signal confirmation of sign-up %s",
@@ -286,7 +283,7 @@ async def _signal_superseded(ctx: AppContext, account_id: str, now: datetime) ->
     # workflow still ends at its expiry (it finds nothing left to delete).
     try:
         handle = _client(ctx).get_workflow_handle(onboarding_workflow_id(account_id))
-        await handle.signal(SUPERSEDED_SIGNAL, SignupSuperseded(superseded_at=now))
+        await handle.signal(OnboardingWorkflow.signup_superseded, SignupSuperseded(superseded_at=now))
         log.info("sign-up %s superseded", account_id, extra=workflow_extra(onboarding_workflow_id(account_id)))
     except Exception:
         log.exception(

@@ -15,7 +15,6 @@ Order of checks in ``bind`` (why it is safe to tell the customer each outcome):
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete
@@ -29,16 +28,7 @@ from lkk.billing.models import AttemptSubject, BindingEvent, BindingEventKind, C
 from lkk.billing.registry import BillingRegistry, VerificationStatus
 from lkk.db import session_scope
 from lkk.timeutil import as_utc
-
-
-class BindStatus(StrEnum):
-    BOUND = "bound"
-    ALREADY_BOUND_TO_YOU = "already_bound_to_you"
-    BOUND_TO_ANOTHER = "bound_to_another"
-    WRONG_DATA = "wrong_data"
-    CLOSED = "closed"
-    LOCKED = "locked"
-    INVALID = "invalid"  # malformed fields, see ``field_errors``; not counted as a failure
+from workflows.messages import BindStatus  # the Temporal contract owns the outcome names
 
 
 class BindOutcome(BaseModel):

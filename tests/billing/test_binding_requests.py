@@ -11,11 +11,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from lkk.billing import binding_requests
-from lkk.billing.bindings import BindStatus
 from lkk.billing.identifiers import parse_binding_input
 from lkk.billing.models import BindingRequest
 from lkk.billing.registry import SqlBillingRegistry
 from lkk.security.sealing import seal, unseal
+from workflows.messages import BindStatus
 
 from .support import NOW, OPEN_LEGAL
 

@@ -9,13 +9,14 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from lkk.billing.bindings import BindOutcome, BindStatus, bind, list_bound, unbind
+from lkk.billing.bindings import BindOutcome, bind, list_bound, unbind
 from lkk.billing.export_files import read_export
 from lkk.billing.importer import import_records
 from lkk.billing.lockout import LockoutPolicy, Subject, locked_for
 from lkk.billing.models import AttemptSubject, BindingEvent
 from lkk.billing.registry import SqlBillingRegistry
 from lkk.db import make_engine
+from workflows.messages import BindStatus
 from .support import CLOSED_LEGAL, FAST_HASHER, NOW, OPEN_ENTREPRENEUR, OPEN_LEGAL, SAMPLE_JSON
 
 S = BindStatus

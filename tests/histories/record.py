@@ -46,7 +46,6 @@ from api.services import contracts
 from api.services import login as login_svc
 from api.services import passwords
 from api.services import registration as svc
-from lkk.billing.bindings import BindStatus
 from lkk.db import create_schema, make_engine, session_scope
 from lkk.models import Account, LoginThrottle
 from lkk.settings import Settings
@@ -67,8 +66,8 @@ from tests.harness import (
 )
 from tests.mailbox import Mailbox
 from workflows.maintenance import PurgeStaleCountersWorkflow
-from workflows.messages import OnboardingStage, OnboardingState, PurgeInput
-from workflows.onboarding import STATE_QUERY, OnboardingWorkflow
+from workflows.messages import BindStatus, OnboardingStage, OnboardingState, PurgeInput
+from workflows.onboarding import OnboardingWorkflow
 
 HISTORIES = Path(__file__).resolve().parent
 UNRELEASED = "v2"
@@ -193,7 +192,7 @@ async def bind(rig: Rig, customer: Customer, contract: tuple[str, str, str | Non
 
 async def onboarding_state(rig: Rig, customer: Customer) -> OnboardingState:
     handle = rig.client.get_workflow_handle(customer.onboarding_id)
-    return await handle.query(STATE_QUERY, result_type=OnboardingState)
+    return await handle.query(OnboardingWorkflow.state)
 
 
 async def until_stage(rig: Rig, customer: Customer, stage: OnboardingStage, timeout: float = 30.0) -> None:
