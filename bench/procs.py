@@ -25,7 +25,7 @@ def temporal_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
 
 def mail_sink(workdir: Path, smtp_port: int, http_port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lkk.devtools.mailsink", "--smtp-port", str(smtp_port), "--http-port", str(http_port),
+        [sys.executable, "-m", "devstack.mailsink", "--smtp-port", str(smtp_port), "--http-port", str(http_port),
          "--data-dir", str(workdir / "mailsink")],
         cwd=ROOT, stderr=subprocess.DEVNULL,
     )

@@ -47,7 +47,7 @@ def mailsink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailSinkProce
     data_dir = tmp_path_factory.mktemp("mailsink")
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "lkk.devtools.mailsink",
+            sys.executable, "-m", "devstack.mailsink",
             "--smtp-port", str(smtp_port), "--http-port", str(http_port), "--data-dir", str(data_dir),
         ],
         cwd=ROOT,

@@ -73,7 +73,7 @@ class SinkProcess:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "lkk.devtools.mailsink", "--smtp-port", str(self.smtp_port),
+                sys.executable, "-m", "devstack.mailsink", "--smtp-port", str(self.smtp_port),
                 "--http-port", str(self.http_port), "--data-dir", str(self.data_dir),
             ],
             cwd=ROOT,

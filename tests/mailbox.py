@@ -1,4 +1,4 @@
-"""Test helper over a Mailpit-shaped API: the dev sink (lkk.devtools.mailsink) or Mailpit.
+"""Test helper over a Mailpit-shaped API: the dev sink (devstack.mailsink) or Mailpit.
 
 Synchronous by design (simple to use anywhere); the ``*_async`` methods run the
 same calls in a worker thread so an async test never blocks its event loop while

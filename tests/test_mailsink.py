@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lkk.devtools.mailsink import MailSink
+from devstack.mailsink import MailSink
 from tests.mailbox import Mailbox, links
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ def _free_port() -> int:
 
 
 class SinkProcess:
-    """``python -m lkk.devtools.mailsink`` on free ports; restartable on the same ports and data."""
+    """``python -m devstack.mailsink`` on free ports; restartable on the same ports and data."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -49,7 +49,7 @@ class SinkProcess:
         env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
         with self.log_path.open("ab") as log:  # a file, not a pipe: a full pipe would block the sink
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "lkk.devtools.mailsink", "--smtp-port", str(self.smtp_port),
+                [sys.executable, "-m", "devstack.mailsink", "--smtp-port", str(self.smtp_port),
                  "--http-port", str(self.http_port), "--data-dir", str(self.data_dir)],
                 cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )

@@ -166,7 +166,7 @@ async def main(out: Path, keep_running: bool) -> None:
         port, ui_port, smtp_port, mail_http = free_port(), free_port(), free_port(), free_port()
         temporal = start_temporal(tmp, port, ui_port)
         sink = subprocess.Popen(
-            [sys.executable, "-m", "lkk.devtools.mailsink", "--smtp-port", str(smtp_port),
+            [sys.executable, "-m", "devstack.mailsink", "--smtp-port", str(smtp_port),
              "--http-port", str(mail_http), "--data-dir", str(tmp / "mail")],
             cwd=ROOT,
         )

@@ -108,7 +108,7 @@ def mailsink_process(data_dir: Path) -> Iterator[tuple[int, str]]:
     """The dev SMTP sink as a subprocess (what the ``mailsink`` fixture does, for scripts)."""
     smtp_port, http_port = free_port(), free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lkk.devtools.mailsink", "--smtp-port", str(smtp_port),
+        [sys.executable, "-m", "devstack.mailsink", "--smtp-port", str(smtp_port),
          "--http-port", str(http_port), "--data-dir", str(data_dir)],
         cwd=ROOT,
     )

@@ -491,7 +491,7 @@ async def record(out_root: Path = HISTORIES, version: str = UNRELEASED, only: li
     with tempfile.TemporaryDirectory(prefix="lkk-record-") as tmp:
         smtp_port, http_port = free_port(), free_port()
         sink = subprocess.Popen(
-            [sys.executable, "-m", "lkk.devtools.mailsink", "--smtp-port", str(smtp_port),
+            [sys.executable, "-m", "devstack.mailsink", "--smtp-port", str(smtp_port),
              "--http-port", str(http_port), "--data-dir", f"{tmp}/mail"],
             cwd=ROOT,
         )

@@ -1,0 +1,1 @@
+"""The embedded development stack's own tools (not part of the product, never in the image)."""
