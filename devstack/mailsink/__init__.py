@@ -21,6 +21,5 @@ Fault switch (a dev-only extension): ``POST /api/v1/dev/smtp-mode {"mode": "acce
 """
 
 from devstack.mailsink.sink import MailSink
-from devstack.mailsink.smtp import SmtpMode
 
-__all__ = ["MailSink", "SmtpMode"]
+__all__ = ["MailSink"]

@@ -33,7 +33,6 @@ def rfc3339(value: datetime) -> str:
 @dataclass
 class Letter:
     id: str
-    seq: int
     path: Path
     received: datetime
     mail_from: str
@@ -95,7 +94,7 @@ class Store:
 
     def _keep(self, seq: int, id_: str, path: Path, raw: bytes, received: datetime, mail_from: str,
               rcpt_to: list[str]) -> Letter:
-        letter = Letter(id_, seq, path, received, mail_from, rcpt_to, parse.headline(raw, rcpt_to))
+        letter = Letter(id_, path, received, mail_from, rcpt_to, parse.headline(raw, rcpt_to))
         self._letters[id_] = letter
         self._seq = max(self._seq, seq)
         return letter
