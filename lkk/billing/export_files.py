@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from lkk.billing.identifiers import error_text
 from lkk.billing.models import ContractCreate, MeterCreate, MeteringPointCreate
 
 MAX_PROBLEMS = 200  # a wholly wrong file should not print a million lines
@@ -298,7 +299,4 @@ def _mismatch(
 
 
 def _message(err: Mapping[str, Any]) -> str:
-    error = (err.get("ctx") or {}).get("error")
-    if isinstance(error, ValueError):
-        return str(error)
-    return _PYDANTIC_MESSAGES.get(err["type"], err["msg"])
+    return error_text(err, _PYDANTIC_MESSAGES)

@@ -209,19 +209,20 @@ ExternalId = Annotated[str, AfterValidator(normalize_external_id)]
 OptionalDate = Annotated[date | None, BeforeValidator(parse_date)]
 
 
+def error_text(err: Mapping[str, Any], messages: Mapping[str, str] | None = None) -> str:
+    """The Russian text of one pydantic error: our validator's own message, else the one
+    ``messages`` has for its type (a field left out is asked for), else pydantic's."""
+    error = (err.get("ctx") or {}).get("error")
+    if isinstance(error, ValueError):
+        return str(error)
+    return (messages or {"missing": MSG_FIELD_MISSING}).get(err["type"], err["msg"])
+
+
 def field_messages(errors: Iterable[Mapping[str, Any]], *, skip: int = 0) -> dict[str, str]:
-    """Our validators' own Russian text, keyed by the field (the location's element after
-    the first ``skip``: 1 for FastAPI's ``("body", field)``); a missing field is asked for."""
+    """One Russian message per field, keyed by the location's element after the first
+    ``skip`` (1 for FastAPI's ``("body", field)``)."""
     out: dict[str, str] = {}
     for err in errors:
         loc = err["loc"][skip:]
-        field = str(loc[0]) if loc else "__all__"
-        error = (err.get("ctx") or {}).get("error")
-        if isinstance(error, ValueError):
-            text = str(error)
-        elif err["type"] == "missing":
-            text = MSG_FIELD_MISSING
-        else:
-            text = err["msg"]
-        out.setdefault(field, text)
+        out.setdefault(str(loc[0]) if loc else "__all__", error_text(err))
     return out
