@@ -14,7 +14,7 @@ Table models are not validated on construction (SQLModel), so the validators in 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
