@@ -2,7 +2,8 @@
 the first bound contract, and send the one reminder e-mail.
 
 Verification (argon2 inside the registry) is CPU-bound and the stores are synchronous,
-so these are sync activities on the worker's thread pool.
+so these are sync activities on the worker's thread pool. Each activity is one unit of
+work on one ``Session`` of its own.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ from lkk.mail.render import branding, render_mail
 from lkk.mail.sender import MailRejected, SmtpSender
 from lkk.models import Account, AccountStatus
 from lkk.settings import Settings
-from lkk.timeutil import utcnow
+from lkk.timeutil import as_utc, utcnow
 from workflows.errors import BindingRequestGone, MailRejectedError
 from workflows.messages import (
     AccountRef,
     BindContractRequest,
     BindContractResult,
-    BindStatus,
     BindingReminderResult,
+    BindStatus,
     BoundContractInfo,
     UnbindContractRequest,
     UnbindContractResult,
@@ -59,15 +60,16 @@ class ContractActivities:
 
     @activity.defn(name="bind_contract")
     def bind_contract(self, params: BindContractRequest) -> BindContractResult:
-        outcome = binding_requests.execute(
-            self._engine,
-            params.request_id,
-            params.account_id,
-            self._registry,
-            secret_key=self._settings.secret_key,
-            now=utcnow(),
-            policy=self._policy,
-        )
+        with Session(self._engine) as session:
+            outcome = binding_requests.execute(
+                session,
+                params.request_id,
+                params.account_id,
+                self._registry,
+                secret_key=self._settings.secret_key,
+                now=utcnow(),
+                policy=self._policy,
+            )
         if outcome is None:
             # Void (older than its TTL), already handled, or not this cabinet's: the
             # customer simply submits the form again. Retrying cannot help.
@@ -75,31 +77,30 @@ class ContractActivities:
         log.info("binding attempt for account %s: %s", params.account_id, outcome.status.value)
         if outcome.status is BindStatus.BOUND:
             metrics.CONTRACT_BINDINGS.inc()
-        return BindContractResult(
-            status=outcome.status,
-            contract_number=outcome.contract_number,
-            retry_after_seconds=outcome.retry_after_seconds,
-        )
+        return BindContractResult.model_validate(outcome.model_dump())
 
     @activity.defn(name="unbind_contract")
     def unbind_contract(self, params: UnbindContractRequest) -> UnbindContractResult:
-        unbound = bindings.unbind(self._engine, params.account_id, params.contract_number, utcnow())
+        with Session(self._engine) as session:
+            unbound = bindings.unbind(session, params.account_id, params.contract_number, utcnow())
+            session.commit()
         log.info("unbinding for account %s: %s", params.account_id, "done" if unbound else "not held")
         return UnbindContractResult(unbound=unbound, contract_number=params.contract_number)
 
     @activity.defn(name="find_bound_contract")
     def find_bound_contract(self, params: AccountRef) -> BoundContractInfo:
-        return self._first_bound(params.account_id)
+        with Session(self._engine) as session:
+            return _first_bound(session, params.account_id)
 
     @activity.defn(name="send_binding_reminder")
     def send_binding_reminder(self, params: AccountRef) -> BindingReminderResult:
         # The database is the arbiter: a binding the workflow has not heard of (a lost
         # update) means the customer needs no reminder, and onboarding is complete.
-        bound = self._first_bound(params.account_id)
+        with Session(self._engine) as session:
+            bound = _first_bound(session, params.account_id)
+            account = session.get(Account, params.account_id) if bound.contract_number is None else None
         if bound.contract_number is not None:
             return BindingReminderResult(sent=False, already_bound=bound)
-        with Session(self._engine) as session:
-            account = session.get(Account, params.account_id)
         if account is None or account.status != AccountStatus.ACTIVE:
             return BindingReminderResult(sent=False)
         mail = render_mail(
@@ -119,11 +120,12 @@ class ContractActivities:
         log.info("binding reminder sent for account %s", params.account_id)
         return BindingReminderResult(sent=True)
 
-    def _first_bound(self, account_id: str) -> BoundContractInfo:
-        bound = bindings.list_bound(self._engine, account_id)
-        if not bound:
-            return BoundContractInfo()
-        return BoundContractInfo(contract_number=bound[0].contract_number, bound_at=bound[0].bound_at)
-
     def all(self) -> list[object]:
         return [self.bind_contract, self.unbind_contract, self.find_bound_contract, self.send_binding_reminder]
+
+
+def _first_bound(session: Session, account_id: str) -> BoundContractInfo:
+    bound = bindings.list_bound(session, account_id)
+    if not bound:
+        return BoundContractInfo()
+    return BoundContractInfo(contract_number=bound[0].contract_number, bound_at=as_utc(bound[0].bound_at))

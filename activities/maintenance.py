@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio import activity
 
 from activities.contracts import lockout_policy
@@ -26,6 +27,8 @@ class MaintenanceActivities:
     def purge_stale_counters(self, _params: PurgeInput) -> PurgeResult:
         now = utcnow()
         throttles = login_throttle.purge_stale(self._engine, self._settings, now=now)
-        counters = lockout.purge_quiet(self._engine, now, lockout_policy(self._settings))
+        with Session(self._engine) as session:
+            counters = lockout.purge_quiet(session, now, lockout_policy(self._settings))
+            session.commit()
         log.info("purged %d login-throttle rows and %d binding counters", throttles, counters)
         return PurgeResult(login_throttles=throttles, binding_counters=counters)

@@ -8,12 +8,17 @@ Add a row to ``REFUSALS`` next to each new error type.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from lkk.errors import ServiceError
+from api.unavailable import MESSAGE as UNAVAILABLE_MESSAGE, STATUS as UNAVAILABLE_STATUS, ServiceUnavailable
+from lkk.billing import errors as contract_errors
+from lkk.errors import NotSignedIn, ServiceError, TooManyAttempts
 
 
 @dataclass(frozen=True)
@@ -21,26 +26,89 @@ class Refusal:
     status: int
     message: str  # shown above the form, and as ``detail`` in JSON
     fields: dict[str, str] = field(default_factory=dict)  # shown next to each field, and as ``errors``
+    headers: dict[str, str] = field(default_factory=dict)  # ``Retry-After`` of a lockout
 
+
+class ErrorOut(BaseModel):
+    """The JSON body of a refusal (and of every other API error, ``api.main``)."""
+
+    detail: str
+    errors: dict[str, str] = {}
+
+
+# A message is a sentence, or a function of the error for one that depends on it (a wait).
+Message = str | Callable[[Any], str]
 
 # type -> (status, message); looked up along the error's MRO, so a base type's row
 # covers its subclasses unless they have their own.
-REFUSALS: dict[type[ServiceError], tuple[int, str]] = {}
+REFUSALS: dict[type[ServiceError], tuple[int, Message]] = {}
 
 
 def refusal_for(error: ServiceError) -> Refusal:
     for kind in type(error).__mro__:
         if kind in REFUSALS:
             status, message = REFUSALS[kind]
-            return Refusal(status=status, message=message, fields=error.fields)
+            headers = {}
+            if isinstance(error, TooManyAttempts) and error.retry_after_seconds:
+                headers["Retry-After"] = str(error.retry_after_seconds)
+            text = message if isinstance(message, str) else message(error)
+            return Refusal(status=status, message=text, fields=error.fields, headers=headers)
     raise LookupError(f"{type(error).__name__} has no row in api/errors.py REFUSALS")
 
 
 async def _as_json(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ServiceError)
     refusal = refusal_for(error)
-    return JSONResponse({"detail": refusal.message, "errors": refusal.fields}, status_code=refusal.status)
+    body = ErrorOut(detail=refusal.message, errors=refusal.fields)
+    return JSONResponse(body.model_dump(), status_code=refusal.status, headers=refusal.headers)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _as_json)
+
+
+def russian_wait(seconds: int) -> str:
+    """«1 минуту», «3 минуты», «2 часа 5 минут» — rounded up to whole minutes."""
+    minutes = max(1, -(-seconds // 60))
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} {_plural(hours, 'час', 'часа', 'часов')}")
+    if minutes:
+        parts.append(f"{minutes} {_plural(minutes, 'минуту', 'минуты', 'минут')}")
+    return " ".join(parts)
+
+
+def _plural(n: int, one: str, few: str, many: str) -> str:
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+REFUSALS[ServiceUnavailable] = (UNAVAILABLE_STATUS, UNAVAILABLE_MESSAGE)
+REFUSALS[NotSignedIn] = (401, "Войдите в личный кабинет.")
+
+# --- contract binding and unbinding (lkk/billing/errors.py) ------------------------------
+
+REFUSALS.update(
+    {
+        contract_errors.BindingFieldsInvalid: (422, "Проверьте правильность заполнения полей."),
+        contract_errors.ContractDataMismatch: (
+            422,
+            "Данные договора не найдены. Проверьте номер договора, ИНН, КПП и код подтверждения.",
+        ),
+        contract_errors.ContractBoundToAnother: (
+            409,
+            "Этот договор уже привязан к другому личному кабинету. Обратитесь в офис поставщика.",
+        ),
+        contract_errors.ContractClosed: (409, "Договор закрыт. Привязка невозможна."),
+        contract_errors.BindingLocked: (
+            429,
+            lambda e: "Слишком много неудачных попыток привязки. Повторите попытку через "
+            f"{russian_wait(e.retry_after_seconds)}.",
+        ),
+        contract_errors.ContractNotBound: (404, "Договор не привязан к вашему личному кабинету."),
+    }
+)

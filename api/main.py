@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.body_limit import BodyLimitMiddleware
 from api.client_address import ClientAddressMiddleware
+from api import errors
 from api import metrics as api_metrics
 from api.csrf import CsrfFailed, make_csrf
 from api.deps import AppContext
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     _install_error_pages(app)
+    errors.install(app)  # typed refusals of the services (api/errors.py)
     install_openapi(app)
     return app
 

@@ -21,3 +21,17 @@ class ServiceError(Exception):
     def __init__(self, fields: Mapping[str, str] | None = None) -> None:
         self.fields: dict[str, str] = dict(fields or {})
         super().__init__(type(self).__name__, *self.fields)
+
+
+# --- shared refusals (used by the contract routes now; login and the rest can use them) --
+
+
+class NotSignedIn(ServiceError):
+    """A signed-in cabinet's call without a valid session (or before a forced new password)."""
+
+
+class TooManyAttempts(ServiceError):
+    """A refusal that lifts by itself: try again after ``retry_after_seconds``
+    (``api/errors.py`` sends it as the ``Retry-After`` header)."""
+
+    retry_after_seconds: int | None = None

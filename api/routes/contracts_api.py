@@ -1,67 +1,44 @@
-"""JSON API of contract binding for the logged-in cabinet (session cookie)."""
+"""JSON API of contract binding for the logged-in cabinet (session cookie).
+
+Refusals are typed errors (``lkk.billing.errors``) worded and given their status by
+``api/errors.py``; the binding's own answer keeps one body, ``BindOut``, whatever the
+outcome (``status`` says which).
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from api.deps import Ctx, CurrentAccount
+from api.deps import Ctx, CurrentAccount, DbSession
+from api.errors import ErrorOut, refusal_for
+from api.form_routes import FormRoute, on_invalid
 from api.ratelimit import rate_limit
 from api.services import contracts as svc
+from lkk.billing.errors import BindingFieldsInvalid, BindingRefused
+from lkk.billing.models import BindingRequestCreate
+from lkk.errors import NotSignedIn
+from lkk.models import Account
 from workflows.messages import BindStatus
 
-router = APIRouter(prefix="/api/v1/contracts", tags=["contracts"])
-
-NOT_LOGGED_IN = "Войдите в личный кабинет."
-
-# HTTP status of each outcome: the body always carries ``status`` and the Russian ``message``.
-BIND_CODES: dict[BindStatus, int] = {
-    BindStatus.BOUND: 201,
-    BindStatus.ALREADY_BOUND_TO_YOU: 200,
-    BindStatus.INVALID: 422,
-    BindStatus.WRONG_DATA: 422,
-    BindStatus.BOUND_TO_ANOTHER: 409,
-    BindStatus.CLOSED: 409,
-    BindStatus.LOCKED: 429,
-}
+router = APIRouter(prefix="/api/v1/contracts", tags=["contracts"], route_class=FormRoute)
 
 
-class MeterOut(BaseModel):
-    serial_number: str
-    model: str
-    next_verification_date: date | None = None
+def signed_in(account: CurrentAccount) -> Account:
+    if account is None or account.must_change_password:
+        raise NotSignedIn()
+    return account
 
 
-class MeteringPointOut(BaseModel):
-    external_id: str
-    address: str
-    voltage_level: str
-    tariff: str
-    meters: list[MeterOut]
-
-
-class ContractOut(BaseModel):
-    number: str
-    bound_at: datetime
-    customer_name: str | None = None
-    inn: str | None = None
-    kpp: str | None = None
-    status: str | None = Field(default=None, description="open | closed; null if billing no longer lists it")
-    metering_points: list[MeteringPointOut] = []
+SignedIn = Annotated[Account, Depends(signed_in)]
 
 
 class ContractsOut(BaseModel):
-    contracts: list[ContractOut]
-
-
-class BindIn(BaseModel):
-    contract_number: str = Field(max_length=100, examples=["7701-000101"])
-    inn: str = Field(max_length=40, examples=["0001473828"])
-    kpp: str | None = Field(default=None, max_length=40, examples=["000101001"])
-    code: str = Field(max_length=40, description="binding code from the supplier's office, e.g. KX7M-2QPA")
+    contracts: list[svc.BoundContractPublic]
 
 
 class BindOut(BaseModel):
@@ -72,29 +49,30 @@ class BindOut(BaseModel):
     errors: dict[str, str] = {}
 
 
-class ErrorOut(BaseModel):
-    detail: str
+# The statuses of a binding that happened; a refusal's comes from api/errors.py.
+BOUND_CODES = {BindStatus.BOUND: status.HTTP_201_CREATED, BindStatus.ALREADY_BOUND_TO_YOU: status.HTTP_200_OK}
 
 
-def _error(code: int, detail: str) -> JSONResponse:
-    return JSONResponse(ErrorOut(detail=detail).model_dump(), status_code=code)
+def _refused(refused: BindingRefused) -> JSONResponse:
+    refusal = refusal_for(refused)
+    out = BindOut(
+        status=refused.status,
+        message=refusal.message,
+        contract_number=refused.contract_number,
+        retry_after_seconds=refused.retry_after_seconds,
+        errors=refusal.fields,
+    )
+    return JSONResponse(out.model_dump(mode="json"), status_code=refusal.status, headers=refusal.headers)
 
 
-def _card(card: svc.ContractCard) -> ContractOut:
-    out = ContractOut(number=card.number, bound_at=card.bound_at)
-    if card.details is not None:
-        out = ContractOut.model_validate(
-            {**card.details.model_dump(mode="json"), "number": card.number, "bound_at": card.bound_at}
-        )
-    return out
+async def _invalid_fields(_request: Request, fields: dict[str, str], _body: Mapping[str, Any]) -> Response:
+    return _refused(BindingFieldsInvalid(fields=fields))
 
 
 @router.get("", response_model=ContractsOut, responses={401: {"model": ErrorOut}})
-async def list_contracts(ctx: Ctx, account: CurrentAccount) -> ContractsOut | JSONResponse:
+async def list_contracts(ctx: Ctx, session: DbSession, account: SignedIn) -> ContractsOut:
     """The cabinet's contracts with their metering points (ТУ) and meters (ПУ)."""
-    if account is None or account.must_change_password:
-        return _error(401, NOT_LOGGED_IN)
-    return ContractsOut(contracts=[_card(c) for c in await svc.list_contracts(ctx, account)])
+    return ContractsOut(contracts=await svc.list_contracts(ctx, session, account))
 
 
 @router.post(
@@ -111,23 +89,16 @@ async def list_contracts(ctx: Ctx, account: CurrentAccount) -> ContractsOut | JS
     },
     dependencies=[rate_limit("binding")],
 )
-async def bind_contract(body: BindIn, ctx: Ctx, account: CurrentAccount) -> JSONResponse:
+@on_invalid(_invalid_fields)
+async def bind_contract(body: BindingRequestCreate, ctx: Ctx, session: DbSession, account: SignedIn) -> JSONResponse:
     """Bind a contract by number, ИНН, КПП and the binding code; answers with the real outcome."""
-    if account is None or account.must_change_password:
-        return _error(401, NOT_LOGGED_IN)
     try:
-        result = await svc.bind(ctx, account, body.contract_number, body.inn, body.kpp, body.code)
-    except svc.ServiceUnavailable:
-        return _error(503, svc.SERVICE_UNAVAILABLE)
-    out = BindOut(
-        status=result.status,
-        message=result.message,
-        contract_number=result.contract_number,
-        retry_after_seconds=result.retry_after_seconds,
-        errors=result.field_errors,
-    )
-    headers = {"Retry-After": str(result.retry_after_seconds)} if result.retry_after_seconds else None
-    return JSONResponse(out.model_dump(mode="json"), status_code=BIND_CODES[result.status], headers=headers)
+        result = await svc.bind(ctx, session, account, body)
+    except BindingRefused as refused:
+        return _refused(refused)
+    number = result.contract_number or body.contract_number
+    out = BindOut(status=result.status, message=svc.bound_message(result.status, number), contract_number=number)
+    return JSONResponse(out.model_dump(mode="json"), status_code=BOUND_CODES[result.status])
 
 
 @router.delete(
@@ -135,14 +106,7 @@ async def bind_contract(body: BindIn, ctx: Ctx, account: CurrentAccount) -> JSON
     status_code=status.HTTP_204_NO_CONTENT,
     responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 503: {"model": ErrorOut}},
 )
-async def unbind_contract(number: str, ctx: Ctx, account: CurrentAccount) -> Response:
+async def unbind_contract(number: str, ctx: Ctx, account: SignedIn) -> Response:
     """Unbind one of the cabinet's contracts: it is free to bind again (the change is recorded)."""
-    if account is None or account.must_change_password:
-        return _error(401, NOT_LOGGED_IN)
-    try:
-        unbound = await svc.unbind(ctx, account, number)
-    except svc.ServiceUnavailable:
-        return _error(503, svc.SERVICE_UNAVAILABLE)
-    if not unbound:
-        return _error(404, "Договор не привязан к вашему личному кабинету.")
+    await svc.unbind(ctx, account, number)
     return Response(status_code=204)

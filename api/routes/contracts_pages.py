@@ -3,25 +3,34 @@ form and the unbind buttons (plain POST forms, redirect after success)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 
 from api.cookies import session_token_of
 from api.csrf import CSRF_GUARD
+from api.deps import AppContext, Ctx, CurrentAccount, DbSession, cabinet_gate, current_account, get_context
+from api.errors import refusal_for
 from api.flash import Notice, set_flash
-from api.deps import AppContext, Ctx, CurrentAccount, cabinet_gate
+from api.form_routes import FormRoute, on_invalid
 from api.ratelimit import rate_limit
-from api.routes.contracts_api import BIND_CODES
 from api.services import contracts as svc
 from api.templating import render
+from lkk.billing.errors import BindingFieldsInvalid
 from lkk.billing.identifiers import normalize_contract_number
+from lkk.billing.models import BindingRequestBase, BindingRequestCreate
+from lkk.errors import ServiceError
 from lkk.models import Account
 from workflows.display import msk
 from workflows.messages import BindStatus
 
-router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD])
+router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD], route_class=FormRoute)
+
+# What the binding form shows again after a refusal: its fields but the code.
+KEPT_FIELDS = tuple(BindingRequestBase.model_fields)
 
 
 async def render_profile(
@@ -29,19 +38,28 @@ async def render_profile(
     ctx: AppContext,
     account: Account,
     *,
+    session: Session | None = None,
     notice: str | None = None,
-    values: dict[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     password_errors: dict[str, str] | None = None,
     unbind_error: str | None = None,
     status_code: int = 200,
     flash: tuple[Notice, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    contracts = await svc.list_contracts(ctx, account)
+    """The Profile. ``session``: the request's (``DbSession``); without one, a session
+    is opened for this page alone."""
+    if session is None:
+        with Session(ctx.engine, expire_on_commit=False) as own:
+            contracts = await svc.list_contracts(ctx, own, account)
+    else:
+        contracts = await svc.list_contracts(ctx, session, account)
     welcome = flash is not None and flash[0] is Notice.WELCOME
     if notice is None and flash is not None:
         notice = profile_notice(contracts, *flash)
-    return render(
+    kept = {name: "" if (value := (values or {}).get(name)) is None else str(value) for name in KEPT_FIELDS}
+    page = render(
         request,
         "profile.html",
         {
@@ -49,7 +67,7 @@ async def render_profile(
             "welcome": welcome,
             "notice": notice,
             "contracts": contracts,
-            "values": values or {},
+            "values": kept,
             "errors": errors or {},
             "password_errors": password_errors or {},
             "unbind_error": unbind_error,
@@ -57,67 +75,83 @@ async def render_profile(
         },
         status_code=status_code,
     )
+    page.headers.update(headers or {})
+    return page
+
+
+async def _refused_form(
+    request: Request, ctx: AppContext, session: Session, account: Account, error: ServiceError, values: Mapping[str, Any]
+) -> HTMLResponse:
+    """The form again after a refusal: its sentence above, each field's below, values kept."""
+    refusal = refusal_for(error)
+    errors = {**refusal.fields, "form": refusal.message}
+    return await render_profile(
+        request, ctx, account, session=session, values=values, errors=errors, status_code=refusal.status,
+        headers=refusal.headers,
+    )
+
+
+async def _invalid_bind_form(request: Request, fields: dict[str, str], body: Mapping[str, Any]) -> Response:
+    """The form failed its validators: no dependencies were handed over, so look them up."""
+    ctx = get_context(request)
+    account = await current_account(request, ctx)
+    if (redirect := cabinet_gate(account)) is not None:
+        return redirect
+    assert account is not None
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        return await _refused_form(request, ctx, session, account, BindingFieldsInvalid(fields=fields), body)
 
 
 @router.post("/profile/contracts/bind", response_class=HTMLResponse, dependencies=[rate_limit("binding")])
+@on_invalid(_invalid_bind_form)
 async def bind_submit(
     request: Request,
     ctx: Ctx,
+    session: DbSession,
     account: CurrentAccount,
-    contract_number: Annotated[str, Form(max_length=100)] = "",
-    inn: Annotated[str, Form(max_length=40)] = "",
-    kpp: Annotated[str, Form(max_length=40)] = "",
-    code: Annotated[str, Form(max_length=40)] = "",
+    form: Annotated[BindingRequestCreate, Form()],
 ) -> Response:
     if (redirect := cabinet_gate(account)) is not None:
         return redirect
     assert account is not None
-    kept = {"contract_number": contract_number, "inn": inn, "kpp": kpp}  # never the code
     try:
-        result = await svc.bind(ctx, account, contract_number, inn, kpp or None, code)
-    except svc.ServiceUnavailable:
-        return await render_profile(
-            request, ctx, account, values=kept, errors={"form": svc.SERVICE_UNAVAILABLE}, status_code=503
-        )
-    if result.succeeded:
-        done = RedirectResponse("/profile#contracts", status_code=303)
-        kind = Notice.BOUND if result.status is BindStatus.BOUND else Notice.ALREADY_BOUND
-        set_flash(done, ctx.settings, session_token_of(request, ctx.settings) or "", kind, result.contract_number or "")
-        return done
-    errors = dict(result.field_errors)
-    errors["form"] = result.message
-    response = await render_profile(
-        request, ctx, account, values=kept, errors=errors, status_code=BIND_CODES[result.status]
-    )
-    if result.retry_after_seconds:
-        response.headers["Retry-After"] = str(result.retry_after_seconds)
-    return response
+        result = await svc.bind(ctx, session, account, form)
+    except ServiceError as refused:
+        return await _refused_form(request, ctx, session, account, refused, form.model_dump())
+    done = RedirectResponse("/profile#contracts", status_code=303)
+    kind = Notice.BOUND if result.status is BindStatus.BOUND else Notice.ALREADY_BOUND
+    number = result.contract_number or form.contract_number
+    set_flash(done, ctx.settings, session_token_of(request, ctx.settings) or "", kind, number)
+    return done
 
 
 @router.post("/profile/contracts/unbind", response_class=HTMLResponse)
 async def unbind_submit(
-    request: Request, ctx: Ctx, account: CurrentAccount, contract_number: Annotated[str, Form(max_length=100)] = ""
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    account: CurrentAccount,
+    contract_number: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     if (redirect := cabinet_gate(account)) is not None:
         return redirect
     assert account is not None
     try:
-        unbound = await svc.unbind(ctx, account, contract_number)
-    except svc.ServiceUnavailable:
-        return await render_profile(request, ctx, account, unbind_error=svc.SERVICE_UNAVAILABLE, status_code=503)
-    if not unbound:
+        number = await svc.unbind(ctx, account, contract_number)
+    except ServiceError as refused:
+        message = refusal_for(refused)
         return await render_profile(
-            request, ctx, account, unbind_error="Договор не привязан к вашему личному кабинету.", status_code=404
+            request, ctx, account, session=session, unbind_error=message.message, status_code=message.status
         )
     done = RedirectResponse("/profile#contracts", status_code=303)
-    set_flash(done, ctx.settings, session_token_of(request, ctx.settings) or "", Notice.UNBOUND, contract_number.strip())
+    set_flash(done, ctx.settings, session_token_of(request, ctx.settings) or "", Notice.UNBOUND, number)
     return done
 
 
 PASSWORD_CHANGED = "Пароль изменён. Все другие сеансы входа завершены."
 
 
-def profile_notice(contracts: list[svc.ContractCard], notice: Notice, number: str) -> str | None:
+def profile_notice(contracts: list[svc.BoundContractPublic], notice: Notice, number: str) -> str | None:
     """The message after a redirect, from the server's signed flash (``api.flash``); a
     contract notice is shown only while it still matches the cabinet's contracts."""
     if notice is Notice.PASSWORD_CHANGED:
@@ -125,9 +159,8 @@ def profile_notice(contracts: list[svc.ContractCard], notice: Notice, number: st
     held = {card.number for card in contracts}
     normalized = _normalized(number)
     if notice in (Notice.BOUND, Notice.ALREADY_BOUND) and normalized and normalized in held:
-        if notice is Notice.ALREADY_BOUND:
-            return f"Договор № {normalized} уже привязан к вашему личному кабинету."
-        return f"Договор № {normalized} привязан к вашему личному кабинету."
+        status = BindStatus.BOUND if notice is Notice.BOUND else BindStatus.ALREADY_BOUND_TO_YOU
+        return svc.bound_message(status, normalized)
     if notice is Notice.UNBOUND and normalized and normalized not in held:
         return f"Договор № {normalized} отвязан от вашего личного кабинета."
     return None

@@ -1,7 +1,8 @@
 """Contract use cases of a logged-in cabinet: list with ТУ and ПУ, bind, unbind.
 
 Binding, and why it is shaped this way:
-1. validate the form (per-field Russian messages, nothing counted or stored);
+1. the route validated the form into ``BindingRequestCreate`` (per-field Russian
+   messages, nothing counted or stored);
 2. park the attempt in ``binding_requests`` with the code sealed — the code never
    enters workflow history, the workflow sees only the row's random id;
 3. while onboarding runs, send the ``bind_contract`` update to it (the first binding
@@ -9,6 +10,10 @@ Binding, and why it is shaped this way:
    closed), run a short ``ContractBinding`` workflow instead;
 4. either way the verification activity decides and the form gets its outcome at once.
 Unbinding always runs as a short ``ContractUnbinding`` workflow.
+
+A refusal is raised as a ``lkk.billing.errors`` type (``api/errors.py`` words it); the
+database work of each step is one unit of work on the request's session, in one
+``run_in_threadpool`` hop that commits.
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
+from typing import Annotated, TypeVar
 
+from pydantic import AfterValidator, BaseModel, ConfigDict
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import (
     Client,
@@ -29,16 +37,17 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from api import unavailable
 from api.deps import AppContext
+from api.unavailable import ServiceUnavailable
 from lkk.billing import binding_requests, bindings
-from lkk.billing.bindings import BindOutcome
-from lkk.billing.identifiers import InvalidBindingInput, normalize_contract_number, parse_binding_input
-from lkk.billing.registry import ContractView, SqlBillingRegistry
+from lkk.billing.errors import ContractNotBound, refusal_of
+from lkk.billing.identifiers import normalize_contract_number
+from lkk.billing.models import BindingRequestCreate, ContractPublic, ContractStatus, MeteringPointPublic
+from lkk.billing.registry import SqlBillingRegistry
 from lkk.models import Account
 from lkk.security.passwords import hasher_for
 from lkk.temporal import contract_binding_workflow_id, contract_unbinding_workflow_id, onboarding_workflow_id
-from lkk.timeutil import utcnow
+from lkk.timeutil import as_utc, utcnow
 from workflows.contract_binding import ContractBindingWorkflow, ContractUnbindingWorkflow
 from workflows.errors import OnboardingClosed
 from workflows.messages import BindContractRequest, BindContractResult, BindStatus, UnbindContractRequest
@@ -47,32 +56,33 @@ from workflows.search_attributes import LKK_CONTRACT, LKK_LOGIN
 
 log = logging.getLogger(__name__)
 
-SERVICE_UNAVAILABLE = unavailable.MESSAGE
-# Temporal or the worker did not answer in time; the form says so (its values kept).
-ServiceUnavailable = unavailable.ServiceUnavailable
 UNBIND_TIMEOUT_SECONDS = 60
+_T = TypeVar("_T")
+
+# What the customer reads after a binding that happened (refusals: api/errors.py).
+BOUND_MESSAGES: dict[BindStatus, str] = {
+    BindStatus.BOUND: "Договор № {number} привязан к вашему личному кабинету.",
+    BindStatus.ALREADY_BOUND_TO_YOU: "Договор № {number} уже привязан к вашему личному кабинету.",
+}
 
 
-@dataclass(frozen=True)
-class BindingResult:
-    status: BindStatus
-    message: str  # Russian, for the customer
-    contract_number: str | None = None
-    retry_after_seconds: int | None = None
-    field_errors: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status in (BindStatus.BOUND, BindStatus.ALREADY_BOUND_TO_YOU)
+def bound_message(status: BindStatus, number: str) -> str:
+    return BOUND_MESSAGES[status].format(number=number)
 
 
-@dataclass(frozen=True)
-class ContractCard:
-    """One bound contract as the Profile shows it: the binding plus the registry's data."""
+class BoundContractPublic(BaseModel):
+    """One of the cabinet's contracts as the Profile and the JSON API show it: the
+    binding, and the registry's data on it (empty when billing no longer lists it)."""
+
+    model_config = ConfigDict(frozen=True)
 
     number: str
-    bound_at: datetime
-    details: ContractView | None  # None if the registry no longer lists it
+    bound_at: Annotated[datetime, AfterValidator(as_utc)]
+    customer_name: str | None = None
+    inn: str | None = None
+    kpp: str | None = None
+    status: ContractStatus | None = None  # None: billing no longer lists it
+    metering_points: list[MeteringPointPublic] = []
 
 
 def registry_for(ctx: AppContext) -> SqlBillingRegistry:
@@ -86,55 +96,68 @@ def _client(ctx: AppContext) -> Client:
     return client
 
 
-def _list(ctx: AppContext, account_id: str) -> list[ContractCard]:
-    bound = bindings.list_bound(ctx.engine, account_id)
-    details = {view.number: view for view in registry_for(ctx).contract_details([b.contract_number for b in bound])}
-    return [ContractCard(b.contract_number, b.bound_at, details.get(b.contract_number)) for b in bound]
+async def _unit_of_work(session: Session, work: Callable[[], _T]) -> _T:
+    """One thread hop: the work, then its commit (or rollback on an error)."""
+
+    def run() -> _T:
+        try:
+            result = work()
+            session.commit()
+            return result
+        except BaseException:
+            session.rollback()
+            raise
+
+    return await run_in_threadpool(run)
 
 
-async def list_contracts(ctx: AppContext, account: Account) -> list[ContractCard]:
-    return await run_in_threadpool(_list, ctx, account.id)
+async def list_contracts(ctx: AppContext, session: Session, account: Account) -> list[BoundContractPublic]:
+    def work() -> list[BoundContractPublic]:
+        bound = bindings.list_bound(session, account.id)
+        details = {c.number: c for c in registry_for(ctx).contract_details([b.contract_number for b in bound])}
+        return [_card(b.contract_number, b.bound_at, details.get(b.contract_number)) for b in bound]
+
+    return await _unit_of_work(session, work)
 
 
-async def bind(
-    ctx: AppContext, account: Account, contract_number: str, inn: str, kpp: str | None, code: str
-) -> BindingResult:
+def _card(number: str, bound_at: datetime, details: ContractPublic | None) -> BoundContractPublic:
+    known = dict(details) if details is not None else {}
+    return BoundContractPublic.model_validate({**known, "number": number, "bound_at": bound_at})
+
+
+async def bind(ctx: AppContext, session: Session, account: Account, form: BindingRequestCreate) -> BindContractResult:
+    """The contract is (already) bound to the cabinet, or a ``BindingRefused`` says why not."""
     # Per-IP limits sit on the routes (rate_limit("binding")); codes are also protected by lkk.billing.lockout.
-    try:
-        form = parse_binding_input(contract_number, inn, kpp, code)
-    except InvalidBindingInput as exc:
-        outcome = BindOutcome(status=BindStatus.INVALID, field_errors=exc.field_errors)
-        return BindingResult(BindStatus.INVALID, outcome.message, field_errors=exc.field_errors)
     client = _client(ctx)
     ttl = ctx.settings.binding_request_ttl_seconds
-    pending = await run_in_threadpool(
-        binding_requests.create,
-        ctx.engine,
-        account.id,
-        form,
-        secret_key=ctx.settings.secret_key,
-        now=utcnow(),
-        ttl_seconds=ttl,
+    pending = await _unit_of_work(
+        session,
+        lambda: binding_requests.create(
+            session, account.id, form, secret_key=ctx.settings.secret_key, now=utcnow(), ttl_seconds=ttl
+        ),
     )
     request = BindContractRequest(account_id=account.id, request_id=pending.id, ttl_seconds=ttl)
     try:
         result = await asyncio.wait_for(_bind_durably(ctx, client, account, form.contract_number, request), ttl)
-    except (
-        TimeoutError,
-        RPCError,
-        WorkflowFailureError,
-        WorkflowUpdateFailedError,
-        WorkflowUpdateRPCTimeoutOrCancelledError,
-    ) as err:
-        log.warning("binding attempt for account %s not completed: %s", account.id, type(err).__name__)
-        raise ServiceUnavailable() from None
-    finally:
-        # Normally the activity already deleted it; this covers a worker that never came.
-        await run_in_threadpool(binding_requests.discard, ctx.engine, pending.id)
-    outcome = BindOutcome(
-        status=result.status, contract_number=result.contract_number, retry_after_seconds=result.retry_after_seconds
-    )
-    return BindingResult(result.status, outcome.message, result.contract_number, result.retry_after_seconds)
+    except BaseException as err:
+        # Normally the activity already deleted the row; this covers a worker that never came.
+        await _unit_of_work(session, lambda: binding_requests.discard(session, pending.id))
+        if isinstance(
+            err,
+            (
+                TimeoutError,
+                RPCError,
+                WorkflowFailureError,
+                WorkflowUpdateFailedError,
+                WorkflowUpdateRPCTimeoutOrCancelledError,
+            ),
+        ):
+            log.warning("binding attempt for account %s not completed: %s", account.id, type(err).__name__)
+            raise ServiceUnavailable() from None
+        raise
+    if (refused := refusal_of(result)) is not None:
+        raise refused
+    return result
 
 
 async def _bind_durably(
@@ -162,12 +185,13 @@ async def _bind_durably(
     )
 
 
-async def unbind(ctx: AppContext, account: Account, contract_number: str) -> bool:
-    """Release one of the cabinet's contracts; False when the cabinet does not hold it."""
+async def unbind(ctx: AppContext, account: Account, contract_number: str) -> str:
+    """Release one of the cabinet's contracts (its normalised number is returned);
+    ``ContractNotBound`` when the cabinet does not hold it."""
     try:
         number = normalize_contract_number(contract_number)
     except ValueError:
-        return False
+        raise ContractNotBound() from None
     client = _client(ctx)
     try:
         result = await asyncio.wait_for(
@@ -186,4 +210,6 @@ async def unbind(ctx: AppContext, account: Account, contract_number: str) -> boo
     except (TimeoutError, RPCError, WorkflowFailureError) as err:
         log.warning("unbinding for account %s not completed: %s", account.id, type(err).__name__)
         raise ServiceUnavailable() from None
-    return result.unbound
+    if not result.unbound:
+        raise ContractNotBound()
+    return number

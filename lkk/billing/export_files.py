@@ -1,4 +1,4 @@
-"""Reading billing export files (JSON or CSV) into validated ``ContractRecord`` objects.
+"""Reading billing export files (JSON or CSV) into validated ``ContractCreate`` objects.
 
 Nothing is written here. Every problem in the file is collected with its location
 (CSV line number and column, or JSON path) so the operator can fix them all at once;
@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from lkk.billing.records import ContractFields, ContractRecord, MeterRecord, PointFields, PointRecord
+from lkk.billing.identifiers import error_text
+from lkk.billing.models import ContractCreate, MeterCreate, MeteringPointCreate
 
 MAX_PROBLEMS = 200  # a wholly wrong file should not print a million lines
 
@@ -68,7 +69,7 @@ class ImportFileError(Exception):
         self.problems = list(problems)
 
 
-def read_export(path: Path, fmt: str | None = None) -> list[ContractRecord]:
+def read_export(path: Path, fmt: str | None = None) -> list[ContractCreate]:
     """Parse and validate a whole export; raise ``ImportFileError`` listing every problem."""
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     data = path.read_bytes()
@@ -81,10 +82,10 @@ def read_export(path: Path, fmt: str | None = None) -> list[ContractRecord]:
 
 # --- JSON ------------------------------------------------------------------------------
 
-_CONTRACT_LIST = TypeAdapter(list[ContractRecord])
+_CONTRACT_LIST = TypeAdapter(list[ContractCreate])
 
 
-def parse_json(data: bytes) -> list[ContractRecord]:
+def parse_json(data: bytes) -> list[ContractCreate]:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
@@ -120,7 +121,7 @@ def _json_path(root: str, loc: Sequence[int | str]) -> str:
     return out
 
 
-def _json_duplicates(records: list[ContractRecord], root: str) -> list[Problem]:
+def _json_duplicates(records: list[ContractCreate], root: str) -> list[Problem]:
     problems: list[Problem] = []
     contracts: dict[str, str] = {}
     points: dict[str, str] = {}
@@ -147,15 +148,15 @@ def _once(seen: dict[str, str], key: str, where: str, what: str, problems: list[
 
 @dataclass
 class _CsvPoint:
-    fields: PointFields
+    fields: MeteringPointCreate  # without its meters: they come on the following rows
     contract: str
     line: int
-    meters: list[MeterRecord] = field(default_factory=list)
+    meters: list[MeterCreate] = field(default_factory=list)
 
 
 @dataclass
 class _CsvContract:
-    fields: ContractFields
+    fields: ContractCreate  # without its metering points
     line: int
     points: list[_CsvPoint] = field(default_factory=list)
 
@@ -168,7 +169,7 @@ class _CsvState:
     problems: list[Problem] = field(default_factory=list)
 
 
-def parse_csv(data: bytes) -> list[ContractRecord]:
+def parse_csv(data: bytes) -> list[ContractCreate]:
     text = _decode(data)
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
@@ -200,9 +201,8 @@ def parse_csv(data: bytes) -> list[ContractRecord]:
     if state.problems:
         raise ImportFileError(state.problems[:MAX_PROBLEMS])
     return [
-        ContractRecord(
-            **c.fields.model_dump(),
-            metering_points=[PointRecord(**p.fields.model_dump(), meters=p.meters) for p in c.points],
+        c.fields.model_copy(
+            update={"metering_points": [p.fields.model_copy(update={"meters": p.meters}) for p in c.points]}
         )
         for c in state.contracts.values()
     ]
@@ -232,11 +232,11 @@ def _check_header(header: list[str]) -> list[Problem]:
 def _add_row(row: dict[str, str], line: int, state: _CsvState) -> None:
     """Validate one row and merge it into what the earlier rows described."""
     problems = state.problems
-    contract_fields = _validate(ContractFields, row, CONTRACT_COLUMNS, line, problems)
+    contract_fields = _validate(ContractCreate, row, CONTRACT_COLUMNS, line, problems)
     has_point = any(row[c].strip() for c in POINT_COLUMNS)
     has_meter = any(row[c].strip() for c in METER_COLUMNS)
-    point_fields = _validate(PointFields, row, POINT_COLUMNS, line, problems) if has_point else None
-    meter = _validate(MeterRecord, row, METER_COLUMNS, line, problems) if has_meter else None
+    point_fields = _validate(MeteringPointCreate, row, POINT_COLUMNS, line, problems) if has_point else None
+    meter = _validate(MeterCreate, row, METER_COLUMNS, line, problems) if has_meter else None
     if has_meter and not has_point:
         problems.append(Problem(f"line {line}, point_id", "Прибор учёта указан без точки учёта."))
     if contract_fields is None or (has_point and point_fields is None) or (has_meter and meter is None):
@@ -291,8 +291,7 @@ def _validate(
 def _mismatch(
     line: int, what: str, first_line: int, first: BaseModel, again: BaseModel, columns: dict[str, str]
 ) -> Problem:
-    by_field = {fld: col for col, fld in columns.items()}
-    differing = [by_field[f] for f in type(first).model_fields if getattr(first, f) != getattr(again, f)]
+    differing = [col for col, fld in columns.items() if getattr(first, fld) != getattr(again, fld)]
     return Problem(
         f"line {line}, {', '.join(differing)}",
         f"Данные {what} отличаются от строки {first_line}; повторяющиеся столбцы должны совпадать.",
@@ -300,7 +299,4 @@ def _mismatch(
 
 
 def _message(err: Mapping[str, Any]) -> str:
-    error = (err.get("ctx") or {}).get("error")
-    if isinstance(error, ValueError):
-        return str(error)
-    return _PYDANTIC_MESSAGES.get(err["type"], err["msg"])
+    return error_text(err, _PYDANTIC_MESSAGES)

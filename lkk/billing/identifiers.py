@@ -19,9 +19,11 @@ Russian message to show next to the field. Rules:
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo
 from stdnum.exceptions import InvalidChecksum, ValidationError as StdnumError
 from stdnum.ru import inn as stdnum_inn
 
@@ -53,6 +55,7 @@ MSG_CODE_FORMAT = (
     "Код подтверждения состоит из 8 латинских букв и цифр (например, KX7M-2QPA). "
     "Проверьте код, выданный в офисе поставщика."
 )
+MSG_FIELD_MISSING = "Заполните это поле."
 MSG_SERIAL_FORMAT = "Заводской номер прибора учёта: от 1 до 32 цифр и букв, допустимы точка, дефис, косая черта и «_»."
 
 
@@ -126,57 +129,100 @@ def normalize_meter_serial(value: str) -> str:
     return text
 
 
-# Field types for pydantic models: the binding form and the billing import share them,
-# so each identifier rule (and its Russian message) lives in one place.
+# Field types for pydantic models: the binding form, the JSON API and the billing
+# import share them, so each identifier rule (and its Russian message) lives in one place.
 ContractNumber = Annotated[str, AfterValidator(normalize_contract_number)]
 Inn = Annotated[str, AfterValidator(normalize_inn)]
 # The whole union is normalised, so an empty string becomes None. Whether a КПП is
-# required depends on the ИНН: models check that with ``check_inn_kpp_pair``.
+# required depends on the ИНН: models check that with ``kpp_matches_inn``.
 Kpp = Annotated[str | None, AfterValidator(normalize_kpp)]
 BindingCode = Annotated[str, AfterValidator(normalize_binding_code)]
 MeterSerial = Annotated[str, AfterValidator(normalize_meter_serial)]
 
 
-class InvalidBindingInput(ValueError):
-    """The binding form has malformed fields; ``field_errors`` maps field → Russian text."""
-
-    def __init__(self, field_errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in field_errors.items()))
-        self.field_errors = field_errors
-
-
-class BindingInput(BaseModel):
-    """The four fields of the «Привязать договор» form, normalised."""
-
-    model_config = ConfigDict(frozen=True)
-
-    contract_number: ContractNumber
-    inn: Inn
-    kpp: Kpp = None
-    code: BindingCode
-
-    @field_validator("kpp")
-    @classmethod
-    def _kpp_matches_inn(cls, kpp: str | None, info: ValidationInfo) -> str | None:
-        # Runs after ``Kpp`` normalised the value; needs the ИНН, so it cannot be a type.
-        if "inn" in info.data:  # only when the ИНН itself was valid
-            check_inn_kpp_pair(info.data["inn"], kpp)
-        return kpp
+def kpp_matches_inn(kpp: str | None, info: ValidationInfo) -> str | None:
+    """Field validator of ``kpp`` for every model with ``inn`` declared before it (the
+    binding request, a contract of the billing export): ``field_validator("kpp")(kpp_matches_inn)``.
+    Runs after ``Kpp`` normalised the value; needs the ИНН, so it cannot be a type."""
+    if "inn" in info.data:  # only when the ИНН itself was valid
+        check_inn_kpp_pair(info.data["inn"], kpp)
+    return kpp
 
 
-def parse_binding_input(contract_number: str, inn: str, kpp: str | None, code: str) -> BindingInput:
-    """Normalise the form or raise ``InvalidBindingInput`` with one message per bad field."""
-    try:
-        return BindingInput(contract_number=contract_number, inn=inn, kpp=kpp, code=code)
-    except ValidationError as exc:
-        raise InvalidBindingInput(field_messages(exc)) from None
+# --- free text and dates of the billing export -------------------------------------------
+
+EXTERNAL_ID_MAX = 40
+_EXTERNAL_ID_RE = re.compile(r"[0-9A-Za-zА-Яа-яЁё][0-9A-Za-zА-Яа-яЁё./_:-]*")
+MSG_DATE_FORMAT = "Ожидается дата в формате ГГГГ-ММ-ДД или ДД.ММ.ГГГГ."
 
 
-def field_messages(exc: ValidationError) -> dict[str, str]:
-    """Our validators' own Russian text, keyed by the first element of the location."""
+def clean_text(value: str, max_length: int) -> str:
+    """Trim and collapse runs of whitespace, so re-exports with stray spaces are no-ops."""
+    text = " ".join(value.split())
+    if not text:
+        raise ValueError("Поле не заполнено.")
+    if len(text) > max_length:
+        raise ValueError(f"Не длиннее {max_length} символов.")
+    return text
+
+
+def parse_date(value: object) -> date | None:
+    """ISO ``2027-03-31`` or Russian ``31.03.2027``; empty means unknown."""
+    if value is None or isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(MSG_DATE_FORMAT)
+    text = value.strip()
+    if not text:
+        return None
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(MSG_DATE_FORMAT)
+
+
+def normalize_external_id(value: str) -> str:
+    """Billing's own id of a metering point (ТУ)."""
+    text = value.strip()
+    if not (len(text) <= EXTERNAL_ID_MAX and _EXTERNAL_ID_RE.fullmatch(text)):
+        raise ValueError(f"Код ТУ: от 1 до {EXTERNAL_ID_MAX} букв и цифр, допустимы . / _ : -")
+    return text
+
+
+def _clean_text_upto(max_length: int) -> AfterValidator:
+    """``clean_text`` with a fixed limit, as metadata for ``Annotated[str, ...]``."""
+
+    def clean(value: str) -> str:
+        return clean_text(value, max_length)
+
+    return AfterValidator(clean)
+
+
+# Free-text field types; the limits match the database columns.
+ShortText = Annotated[str, _clean_text_upto(100)]  # meter model, tariff
+Address = Annotated[str, _clean_text_upto(500)]
+CustomerName = Annotated[str, _clean_text_upto(300)]
+ExternalId = Annotated[str, AfterValidator(normalize_external_id)]
+# Before the date parser, so the Russian ``31.03.2027`` form and "" are accepted.
+OptionalDate = Annotated[date | None, BeforeValidator(parse_date)]
+
+
+def error_text(err: Mapping[str, Any], messages: Mapping[str, str] | None = None) -> str:
+    """The Russian text of one pydantic error: our validator's own message, else the one
+    ``messages`` has for its type (a field left out is asked for), else pydantic's."""
+    error = (err.get("ctx") or {}).get("error")
+    if isinstance(error, ValueError):
+        return str(error)
+    return (messages or {"missing": MSG_FIELD_MISSING}).get(err["type"], err["msg"])
+
+
+def field_messages(errors: Iterable[Mapping[str, Any]], *, skip: int = 0) -> dict[str, str]:
+    """One Russian message per field, keyed by the location's element after the first
+    ``skip`` (1 for FastAPI's ``("body", field)``)."""
     out: dict[str, str] = {}
-    for err in exc.errors():
-        field = str(err["loc"][0]) if err["loc"] else "__all__"
-        error = (err.get("ctx") or {}).get("error")
-        out.setdefault(field, str(error) if isinstance(error, ValueError) else err["msg"])
+    for err in errors:
+        loc = err["loc"][skip:]
+        out.setdefault(str(loc[0]) if loc else "__all__", error_text(err))
     return out

@@ -20,8 +20,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
 from lkk.billing.export_files import read_export
-from lkk.billing.models import Contract, Meter, MeteringPoint
-from lkk.billing.records import ContractRecord
+from lkk.billing.models import (
+    Contract,
+    ContractBase,
+    ContractCreate,
+    Meter,
+    MeterBase,
+    MeteringPoint,
+    MeteringPointBase,
+)
 from lkk.timeutil import as_utc
 
 _CHUNK = 500  # stays below SQLite's bound-parameter limit
@@ -61,7 +68,7 @@ def import_file(
 
 
 def import_records(
-    engine: Engine, records: Sequence[ContractRecord], *, now: datetime, dry_run: bool = False
+    engine: Engine, records: Sequence[ContractCreate], *, now: datetime, dry_run: bool = False
 ) -> ImportReport:
     report = ImportReport(dry_run=dry_run)
     with Session(engine, expire_on_commit=False) as session:
@@ -77,10 +84,10 @@ def import_records(
     return report
 
 
-def _apply(session: Session, records: Sequence[ContractRecord], now: datetime, report: ImportReport) -> None:
+def _apply(session: Session, records: Sequence[ContractCreate], now: datetime, report: ImportReport) -> None:
     contracts = _by(session, Contract, Contract.number, [r.number for r in records], "number")
     for rec in records:
-        values = {"customer_name": rec.customer_name, "inn": rec.inn, "kpp": rec.kpp, "status": rec.status}
+        values = _columns(rec, ContractBase, "number")
         row = contracts.get(rec.number)
         if row is None:
             row = contracts[rec.number] = Contract(number=rec.number, created_at=now, updated_at=now, **values)
@@ -94,30 +101,18 @@ def _apply(session: Session, records: Sequence[ContractRecord], now: datetime, r
     session.flush()  # contract ids for the points
 
     point_recs = [(p, contracts[c.number].id) for c in records for p in c.metering_points]
-    point_ids = [p.external_id for p, _ in point_recs]
-    points = _by(session, MeteringPoint, MeteringPoint.external_id, point_ids, "external_id")
+    points = _by(session, MeteringPoint, MeteringPoint.external_id, [p.external_id for p, _ in point_recs], "external_id")
     for prec, contract_id in point_recs:
+        values = {"contract_id": contract_id, **_columns(prec, MeteringPointBase, "external_id")}
         key = {"external_id": prec.external_id}
-        values = {
-            "contract_id": contract_id,
-            "address": prec.address,
-            "voltage_level": prec.voltage_level,
-            "tariff": prec.tariff,
-        }
-        points[prec.external_id] = _upsert(
-            session, points.get(prec.external_id), MeteringPoint, key, values, report.metering_points
-        )
+        points[prec.external_id] = _upsert(session, points.get(prec.external_id), MeteringPoint, key, values, report.metering_points)
     session.flush()  # point ids for the meters
 
     meter_recs = [(m, points[p.external_id].id) for c in records for p in c.metering_points for m in p.meters]
     meters = _by(session, Meter, Meter.serial_number, [m.serial_number for m, _ in meter_recs], "serial_number")
     for mrec, point_id in meter_recs:
+        values = {"metering_point_id": point_id, **_columns(mrec, MeterBase, "serial_number")}
         key = {"serial_number": mrec.serial_number}
-        values = {
-            "metering_point_id": point_id,
-            "model": mrec.model,
-            "next_verification_date": mrec.next_verification_date,
-        }
         _upsert(session, meters.get(mrec.serial_number), Meter, key, values, report.meters)
     session.flush()
 
@@ -146,6 +141,11 @@ def _remove_unlisted(
             session.delete(point)
             report.metering_points.deleted += 1
     session.flush()
+
+
+def _columns(record: SQLModel, base: type[SQLModel], key: str) -> dict[str, Any]:
+    """The record's values of the table's columns (the family's ``…Base``), its key aside."""
+    return {name: getattr(record, name) for name in base.model_fields if name != key}
 
 
 def _upsert(

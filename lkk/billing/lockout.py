@@ -5,6 +5,12 @@ this failure would earn is set at the same time; a correct answer then clears th
 counter. Counting up front means parallel requests cannot squeeze extra guesses in
 while an earlier guess is still being verified. Counters live in the database, so they
 are shared by all workers and survive restarts.
+
+This module is the store of the counters only; the rule (threshold, doubling, cap,
+forgetting) is ``lkk.security.lockout_rule``, shared with the login lockout. Every
+function works in the caller's session: ``reserve_attempt``, ``clear`` and ``refund``
+end its transaction (a count must be visible to parallel attempts at once), while
+``purge_quiet`` leaves the commit to its caller.
 """
 
 from __future__ import annotations
@@ -15,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, delete, or_, update
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -23,7 +28,6 @@ from lkk.billing.models import AttemptSubject, BindingAttemptCounter as Counter
 from lkk.security.lockout_rule import LockoutPolicy
 from lkk.timeutil import as_utc
 
-# The rule itself lives in lkk.security.lockout_rule, shared with the login lockout.
 DEFAULT_POLICY = LockoutPolicy()
 
 
@@ -34,70 +38,62 @@ class Subject:
 
 
 def reserve_attempt(
-    engine: Engine, subjects: Sequence[Subject], now: datetime, policy: LockoutPolicy = DEFAULT_POLICY
+    session: Session, subjects: Sequence[Subject], now: datetime, policy: LockoutPolicy = DEFAULT_POLICY
 ) -> int | None:
     """Count one attempt against every subject. If any subject is locked, count nothing
     and return the seconds until all of them are free; otherwise return None."""
     now = as_utc(now)
     cutoff = now - timedelta(seconds=policy.forget_seconds)
-    with Session(engine) as session:
-        for subject in subjects:
-            _ensure_row(session, subject)
-        locked = [s for s in subjects if not _count_failure(session, s, now, cutoff)]
-        if locked:
-            session.rollback()
-            return _retry_after(session, locked, now)
-        for subject in subjects:
-            failures = session.exec(select(Counter.failures).where(*_match(subject))).one()
-            seconds = policy.lock_seconds(failures)
-            if seconds is not None:
-                session.execute(
-                    update(Counter).where(*_match(subject)).values(locked_until=now + timedelta(seconds=seconds))
-                )
-        session.commit()
+    for subject in subjects:
+        _ensure_row(session, subject)
+    locked = [s for s in subjects if not _count_failure(session, s, now, cutoff)]
+    if locked:
+        session.rollback()
+        return _retry_after(session, locked, now)
+    for subject in subjects:
+        failures = session.exec(select(Counter.failures).where(*_match(subject))).one()
+        seconds = policy.lock_seconds(failures)
+        if seconds is not None:
+            session.execute(update(Counter).where(*_match(subject)).values(locked_until=now + timedelta(seconds=seconds)))
+    session.commit()
     return None
 
 
-def clear(engine: Engine, subjects: Sequence[Subject]) -> None:
+def clear(session: Session, subjects: Sequence[Subject]) -> None:
     """A correct answer: forget the subjects' failures and locks."""
-    with Session(engine) as session:
-        for subject in subjects:
-            session.execute(delete(Counter).where(*_match(subject)))
-        session.commit()
+    for subject in subjects:
+        session.execute(delete(Counter).where(*_match(subject)))
+    session.commit()
 
 
-def refund(engine: Engine, subjects: Sequence[Subject]) -> None:
+def refund(session: Session, subjects: Sequence[Subject]) -> None:
     """The attempt could not be checked at all (an error): take back its count."""
-    with Session(engine) as session:
-        for subject in subjects:
-            session.execute(
-                update(Counter)
-                .where(*_match(subject), Counter.failures > 0)
-                .values(failures=Counter.failures - 1, locked_until=None)
-            )
-        session.commit()
+    for subject in subjects:
+        session.execute(
+            update(Counter)
+            .where(*_match(subject), Counter.failures > 0)
+            .values(failures=Counter.failures - 1, locked_until=None)
+        )
+    session.commit()
 
 
-def purge_quiet(engine: Engine, now: datetime, policy: LockoutPolicy = DEFAULT_POLICY) -> int:
+def purge_quiet(session: Session, now: datetime, policy: LockoutPolicy = DEFAULT_POLICY) -> int:
     """Delete counters that have been quiet for ``forget_seconds`` (unknown contract
     numbers pile up otherwise). Such a counter would restart from one anyway
     (``_count_failure``), so deleting it changes no decision. Returns the rows deleted."""
     cutoff = as_utc(now) - timedelta(seconds=policy.forget_seconds)
-    with Session(engine) as session:
-        result = session.execute(
-            delete(Counter).where(
-                or_(Counter.last_failure_at.is_(None), Counter.last_failure_at < cutoff),  # type: ignore[union-attr,operator]
-                or_(Counter.locked_until.is_(None), Counter.locked_until < cutoff),  # type: ignore[union-attr,operator]
-            )
+    result = session.execute(
+        delete(Counter).where(
+            or_(Counter.last_failure_at.is_(None), Counter.last_failure_at < cutoff),  # type: ignore[union-attr,operator]
+            or_(Counter.locked_until.is_(None), Counter.locked_until < cutoff),  # type: ignore[union-attr,operator]
         )
-        session.commit()
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def locked_for(engine: Engine, subjects: Sequence[Subject], now: datetime) -> int | None:
+def locked_for(session: Session, subjects: Sequence[Subject], now: datetime) -> int | None:
     """Seconds until every subject is free, or None when none is locked (read-only)."""
-    with Session(engine) as session:
-        return _retry_after(session, subjects, as_utc(now))
+    return _retry_after(session, subjects, as_utc(now))
 
 
 def _match(subject: Subject) -> tuple:  # type: ignore[type-arg]

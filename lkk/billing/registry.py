@@ -2,7 +2,9 @@
 
 Activities and routes depend on ``BillingRegistry`` only, so the billing system's HTTP
 API can replace ``SqlBillingRegistry`` later. Everything crossing the protocol is a
-plain pydantic model (safe for Temporal payloads); no SQLModel row leaks out.
+plain model (the ``…Public`` of ``lkk.billing.models``, safe for Temporal payloads); no
+table row leaks out. The SQL registry keeps its own engine, as that HTTP client would
+keep its own connection: it is the other system, not the cabinet's unit of work.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Protocol, runtime_checkable
@@ -24,7 +26,15 @@ from sqlmodel import Session, col, select
 
 from lkk.billing.codes import default_hasher
 from lkk.billing.identifiers import normalize_binding_code, normalize_contract_number, normalize_inn, normalize_kpp
-from lkk.billing.models import Contract, ContractStatus, Meter, MeteringPoint, VoltageLevel
+from lkk.billing.models import (
+    Contract,
+    ContractPublic,
+    ContractStatus,
+    Meter,
+    MeteringPoint,
+    MeteringPointPublic,
+    MeterPublic,
+)
 from lkk.timeutil import as_utc
 
 
@@ -41,35 +51,6 @@ class VerificationResult(BaseModel):
     contract_number: str
 
 
-class MeterView(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    serial_number: str
-    model: str
-    next_verification_date: date | None = None
-
-
-class MeteringPointView(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    external_id: str
-    address: str
-    voltage_level: VoltageLevel
-    tariff: str
-    meters: list[MeterView] = []
-
-
-class ContractView(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    number: str
-    customer_name: str
-    inn: str
-    kpp: str | None = None
-    status: ContractStatus
-    metering_points: list[MeteringPointView] = []
-
-
 @runtime_checkable
 class BillingRegistry(Protocol):
     def verify_binding(
@@ -78,7 +59,7 @@ class BillingRegistry(Protocol):
         """Check the four binding fields against billing; CLOSED only when all match."""
         ...
 
-    def contract_details(self, numbers: Sequence[str]) -> list[ContractView]:
+    def contract_details(self, numbers: Sequence[str]) -> list[ContractPublic]:
         """The known contracts among ``numbers``, in the given order, with ТУ and ПУ."""
         ...
 
@@ -122,7 +103,7 @@ class SqlBillingRegistry:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    def contract_details(self, numbers: Sequence[str]) -> list[ContractView]:
+    def contract_details(self, numbers: Sequence[str]) -> list[ContractPublic]:
         wanted = _normalized_numbers(numbers)
         if not wanted:
             return []
@@ -137,31 +118,16 @@ class SqlBillingRegistry:
                 .where(col(Meter.metering_point_id).in_([p.id for p in points]))
                 .order_by(Meter.serial_number)
             ).all()
-        meters_by_point: dict[int, list[MeterView]] = {}
+        meters_by_point: dict[int, list[MeterPublic]] = {}
         for m in meters:
-            meters_by_point.setdefault(m.metering_point_id, []).append(
-                MeterView(serial_number=m.serial_number, model=m.model, next_verification_date=m.next_verification_date)
-            )
-        points_by_contract: dict[int, list[MeteringPointView]] = {}
+            meters_by_point.setdefault(m.metering_point_id, []).append(MeterPublic.model_validate(m))
+        points_by_contract: dict[int, list[MeteringPointPublic]] = {}
         for p in points:
             points_by_contract.setdefault(p.contract_id, []).append(
-                MeteringPointView(
-                    external_id=p.external_id,
-                    address=p.address,
-                    voltage_level=p.voltage_level,
-                    tariff=p.tariff,
-                    meters=meters_by_point.get(p.id or 0, []),
-                )
+                MeteringPointPublic.model_validate(p, update={"meters": meters_by_point.get(p.id or 0, [])})
             )
         by_number = {
-            c.number: ContractView(
-                number=c.number,
-                customer_name=c.customer_name,
-                inn=c.inn,
-                kpp=c.kpp,
-                status=c.status,
-                metering_points=points_by_contract.get(c.id or 0, []),
-            )
+            c.number: ContractPublic.model_validate(c, update={"metering_points": points_by_contract.get(c.id or 0, [])})
             for c in contracts
         }
         return [by_number[n] for n in wanted if n in by_number]

@@ -6,17 +6,24 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from lkk.billing.bindings import BindOutcome, bind, list_bound, unbind
+from api.errors import refusal_for
+from api.services.contracts import bound_message
+from lkk.billing import bindings
+from lkk.billing.bindings import BindOutcome
+from lkk.billing.errors import refusal_of
 from lkk.billing.export_files import read_export
 from lkk.billing.importer import import_records
-from lkk.billing.lockout import LockoutPolicy, Subject, locked_for
-from lkk.billing.models import AttemptSubject, BindingEvent
+from lkk.billing.lockout import DEFAULT_POLICY, LockoutPolicy, Subject, locked_for
+from lkk.billing.models import AttemptSubject, BindingEvent, BindingRequestCreate
 from lkk.billing.registry import SqlBillingRegistry
 from lkk.db import make_engine
+from lkk.timeutil import as_utc
 from workflows.messages import BindStatus
+
 from .support import CLOSED_LEGAL, FAST_HASHER, NOW, OPEN_ENTREPRENEUR, OPEN_LEGAL, SAMPLE_JSON
 
 S = BindStatus
@@ -35,9 +42,38 @@ def attempt(
     fields: tuple[str, str, str | None],
     code: str,
     now: datetime = NOW,
+    *,
+    policy: LockoutPolicy = DEFAULT_POLICY,
 ) -> BindOutcome:
+    """One attempt as the worker's activity runs it: the validated form, a session of its own."""
     number, inn, kpp = fields
-    return bind(engine, account, number, registry, inn, kpp, code, now)
+    form = BindingRequestCreate(contract_number=number, inn=inn, kpp=kpp, code=code)
+    with Session(engine) as session:
+        return bindings.bind(session, account, form, registry, now, policy=policy)
+
+
+def said(outcome: BindOutcome) -> str:
+    """The sentence the customer reads about the outcome (api/services/contracts.py, api/errors.py)."""
+    refused = refusal_of(outcome)
+    if refused is None:
+        return bound_message(outcome.status, outcome.contract_number or "")
+    return refusal_for(refused).message
+
+
+def list_bound(engine: Engine, account: str) -> list[tuple[str, datetime]]:
+    with Session(engine) as session:
+        return [(b.contract_number, b.bound_at) for b in bindings.list_bound(session, account)]
+
+
+def held(engine: Engine, account: str) -> list[str]:
+    return [number for number, _ in list_bound(engine, account)]
+
+
+def unbind(engine: Engine, account: str, number: str, now: datetime) -> bool:
+    with Session(engine) as session:
+        released = bindings.unbind(session, account, number, now)
+        session.commit()
+    return released
 
 
 def events(engine: Engine) -> list[tuple[str, str, str]]:
@@ -50,12 +86,12 @@ def test_bind_list_and_already_yours(sample: Engine, registry: SqlBillingRegistr
     me = new_account()
     outcome = attempt(sample, registry, me, OPEN_LEGAL, code)
     assert outcome.status == S.BOUND and outcome.succeeded
-    assert outcome.message == "Договор № 7701-000101 привязан к вашему личному кабинету."
-    assert [b.contract_number for b in list_bound(sample, me)] == ["7701-000101"]
-    assert list_bound(sample, me)[0].bound_at == NOW
+    assert said(outcome) == "Договор № 7701-000101 привязан к вашему личному кабинету."
+    assert held(sample, me) == ["7701-000101"]
+    assert as_utc(list_bound(sample, me)[0][1]) == NOW
     again = attempt(sample, registry, me, OPEN_LEGAL, code)
     assert again.status == S.ALREADY_BOUND_TO_YOU
-    assert again.message == "Договор № 7701-000101 уже привязан к вашему личному кабинету."
+    assert said(again) == "Договор № 7701-000101 уже привязан к вашему личному кабинету."
     assert events(sample) == [("bound", "7701-000101", me)]
 
 
@@ -66,8 +102,8 @@ def test_one_cabinet_holds_several_contracts(
     other_code = issue(OPEN_ENTREPRENEUR[0]).code
     assert attempt(sample, registry, me, OPEN_LEGAL, code).status == S.BOUND
     assert attempt(sample, registry, me, OPEN_ENTREPRENEUR, other_code, NOW + timedelta(1)).status == S.BOUND
-    assert [b.contract_number for b in list_bound(sample, me)] == ["7701-000101", "7701-000103"]
-    details = registry.contract_details([b.contract_number for b in list_bound(sample, me)])
+    assert held(sample, me) == ["7701-000101", "7701-000103"]
+    details = registry.contract_details(held(sample, me))
     assert [d.customer_name for d in details] == ['ООО "Пример-Энерго"', "ИП Примеров Пётр Петрович"]
 
 
@@ -80,8 +116,8 @@ def test_bound_to_another_only_with_the_right_code(
     assert guess.status == S.WRONG_DATA  # without the code nothing about the binding leaks
     taken = attempt(sample, registry, intruder, OPEN_LEGAL, code)
     assert taken.status == S.BOUND_TO_ANOTHER
-    assert taken.message == "Этот договор уже привязан к другому личному кабинету. Обратитесь в офис поставщика."
-    assert list_bound(sample, intruder) == []
+    assert said(taken) == "Этот договор уже привязан к другому личному кабинету. Обратитесь в офис поставщика."
+    assert held(sample, intruder) == []
 
 
 @pytest.mark.parametrize(
@@ -99,14 +135,14 @@ def test_wrong_data_is_generic_for_every_field(
 ) -> None:
     outcome = attempt(sample, registry, new_account(), fields, code)
     assert outcome.status == S.WRONG_DATA
-    assert outcome.message == WRONG_MESSAGE
+    assert said(outcome) == WRONG_MESSAGE
 
 
 def test_wrong_code_is_the_same_wrong_data(
     sample: Engine, registry: SqlBillingRegistry, code: str, new_account: Any
 ) -> None:
     outcome = attempt(sample, registry, new_account(), OPEN_LEGAL, "ABCD-EFGH")
-    assert (outcome.status, outcome.message) == (S.WRONG_DATA, WRONG_MESSAGE)
+    assert (outcome.status, said(outcome)) == (S.WRONG_DATA, WRONG_MESSAGE)
 
 
 def test_expired_code(sample: Engine, registry: SqlBillingRegistry, code: str, new_account: Any) -> None:
@@ -124,18 +160,18 @@ def test_closed_contract(
     me = new_account()
     assert attempt(engine, registry, me, CLOSED_LEGAL, "ABCD-EFGH").status == S.WRONG_DATA
     outcome = attempt(engine, registry, me, CLOSED_LEGAL, closed_code)
-    assert (outcome.status, outcome.message) == (S.CLOSED, "Договор закрыт. Привязка невозможна.")
-    assert list_bound(engine, me) == []
+    assert (outcome.status, said(outcome)) == (S.CLOSED, "Договор закрыт. Привязка невозможна.")
+    assert held(engine, me) == []
 
 
-def test_malformed_input_is_invalid_and_not_counted(
+def test_malformed_input_never_reaches_the_rule_so_is_not_counted(
     sample: Engine, registry: SqlBillingRegistry, code: str, new_account: Any
 ) -> None:
     me = new_account()
     for _ in range(10):
-        outcome = bind(sample, me, "77", registry, "123", None, "??", NOW)
-        assert outcome.status == S.INVALID
-        assert set(outcome.field_errors) == {"contract_number", "inn", "code"}
+        with pytest.raises(ValidationError) as refused:
+            attempt(sample, registry, me, ("77", "123", None), "??")
+        assert {e["loc"][0] for e in refused.value.errors()} == {"contract_number", "inn", "code"}
     assert attempt(sample, registry, me, OPEN_LEGAL, code).status == S.BOUND
 
 
@@ -147,7 +183,7 @@ def test_unbind_frees_the_contract_and_is_recorded(
     assert unbind(sample, second, OPEN_LEGAL[0], NOW) is False  # not theirs
     assert unbind(sample, first, " 7701-000101 ", NOW + timedelta(hours=1)) is True
     assert unbind(sample, first, OPEN_LEGAL[0], NOW + timedelta(hours=1)) is False  # already gone
-    assert list_bound(sample, first) == []
+    assert held(sample, first) == []
     assert attempt(sample, registry, second, OPEN_LEGAL, code, NOW + timedelta(hours=2)).status == S.BOUND
     assert events(sample) == [
         ("bound", "7701-000101", first),
@@ -163,7 +199,7 @@ def fail(
     engine: Engine, registry: SqlBillingRegistry, account: str, now: datetime, number: str = OPEN_LEGAL[0]
 ) -> BindOutcome:
     """One wrong guess (the code is never right)."""
-    return bind(engine, account, number, registry, OPEN_LEGAL[1], OPEN_LEGAL[2], "ABCD-EFGH", now)
+    return attempt(engine, registry, account, (number, *OPEN_LEGAL[1:]), "ABCD-EFGH", now)
 
 
 def test_contract_lockout_grows_and_survives_a_restart(
@@ -176,7 +212,7 @@ def test_contract_lockout_grows_and_survives_a_restart(
     assert fail(sample, registry, new_account(), NOW).status == S.WRONG_DATA  # 5th failure locks for 1 min
     locked = attempt(sample, registry, owner, OPEN_LEGAL, code)  # even the right code waits
     assert (locked.status, locked.retry_after_seconds) == (S.LOCKED, 60)
-    assert locked.message == "Слишком много неудачных попыток привязки. Повторите попытку через 1 минуту."
+    assert said(locked) == "Слишком много неудачных попыток привязки. Повторите попытку через 1 минуту."
 
     # A "restart": a brand-new engine and registry on the same database.
     restarted = make_engine(db_url)
@@ -207,9 +243,10 @@ def test_contract_lockout_caps_and_other_contracts_are_unaffected(
     t = NOW
     waits = []
     for _ in range(6):
-        guess = bind(sample, new_account(), OPEN_LEGAL[0], registry, *OPEN_LEGAL[1:], "ABCD-EFGH", t, policy=policy)
+        guess = attempt(sample, registry, new_account(), OPEN_LEGAL, "ABCD-EFGH", t, policy=policy)
         assert guess.status == S.WRONG_DATA
-        waits.append(locked_for(sample, subject, t))
+        with Session(sample) as session:
+            waits.append(locked_for(session, subject, t))
         t += timedelta(seconds=waits[-1] or 0)
     assert waits == [None, 60, 120, 240, 300, 300]
     other_code = issue(OPEN_ENTREPRENEUR[0]).code
@@ -302,8 +339,8 @@ def test_race_two_cabinets_exactly_one_wins(
         a, b = new_account(), new_account()
         outcomes = race(sample, registry, [a, b], code, NOW + timedelta(minutes=i))
         assert sorted(o.status for o in outcomes) == sorted([S.BOUND, S.BOUND_TO_ANOTHER])
-        winner = a if list_bound(sample, a) else b
-        assert len(list_bound(sample, winner)) == 1 and list_bound(sample, a if winner == b else b) == []
+        winner = a if held(sample, a) else b
+        assert len(held(sample, winner)) == 1 and held(sample, a if winner == b else b) == []
         assert unbind(sample, winner, OPEN_LEGAL[0], NOW + timedelta(minutes=i))
 
 
@@ -314,7 +351,7 @@ def test_race_many_cabinets_and_a_double_click(
     outcomes = race(sample, registry, accounts, code, NOW)
     assert [o.status for o in outcomes].count(S.BOUND) == 1
     assert [o.status for o in outcomes].count(S.BOUND_TO_ANOTHER) == 3
-    winner = next(a for a in accounts if list_bound(sample, a))
+    winner = next(a for a in accounts if held(sample, a))
     assert unbind(sample, winner, OPEN_LEGAL[0], NOW)
     me = new_account()
     outcomes = race(sample, registry, [me, me], code, NOW)

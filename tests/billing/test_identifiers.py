@@ -5,7 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.ru import inn as stdnum_inn
 
-from lkk.billing.bindings import russian_wait
+from pydantic import ValidationError
+
+from api.errors import russian_wait
 from lkk.billing.codes import generate_code
 from lkk.billing.identifiers import (
     CODE_ALPHABET,
@@ -14,14 +16,14 @@ from lkk.billing.identifiers import (
     MSG_KPP_FORBIDDEN,
     MSG_KPP_FORMAT,
     MSG_KPP_REQUIRED,
-    InvalidBindingInput,
     format_binding_code,
     normalize_binding_code,
     normalize_contract_number,
     normalize_inn,
+    field_messages,
     normalize_kpp,
-    parse_binding_input,
 )
+from lkk.billing.models import BindingRequestCreate
 
 # --- ИНН ------------------------------------------------------------------------------
 
@@ -178,22 +180,30 @@ def test_generated_codes_survive_how_people_type_them(data: st.DataObject) -> No
 # --- the binding form ---------------------------------------------------------------------
 
 
-def test_binding_input_reports_each_bad_field() -> None:
-    with pytest.raises(InvalidBindingInput) as exc:
-        parse_binding_input("7", "123", "x", "")
-    assert set(exc.value.field_errors) == {"contract_number", "inn", "kpp", "code"}
-    assert exc.value.field_errors["code"] == "Укажите код подтверждения."
+def _refused(contract_number: str, inn: str, kpp: str | None, code: str) -> dict[str, str]:
+    with pytest.raises(ValidationError) as exc:
+        BindingRequestCreate(contract_number=contract_number, inn=inn, kpp=kpp, code=code)
+    return field_messages(exc.value.errors())
 
 
-def test_binding_input_inn_kpp_pair() -> None:
-    with pytest.raises(InvalidBindingInput) as exc:
-        parse_binding_input("7701-000101", "0001473828", "", "KX7M2QPA")
-    assert exc.value.field_errors == {"kpp": MSG_KPP_REQUIRED}
-    with pytest.raises(InvalidBindingInput) as exc:
-        parse_binding_input("7701-000103", "000173615803", "000101001", "KX7M2QPA")
-    assert exc.value.field_errors == {"kpp": MSG_KPP_FORBIDDEN}
-    ok = parse_binding_input(" 7701-000103", "000173615803", "  ", "kx7m-2qpa")
+def test_binding_request_reports_each_bad_field() -> None:
+    refused = _refused("7", "123", "x", "")
+    assert set(refused) == {"contract_number", "inn", "kpp", "code"}
+    assert refused["code"] == "Укажите код подтверждения."
+
+
+def test_binding_request_inn_kpp_pair() -> None:
+    assert _refused("7701-000101", "0001473828", "", "KX7M2QPA") == {"kpp": MSG_KPP_REQUIRED}
+    assert _refused("7701-000103", "000173615803", "000101001", "KX7M2QPA") == {"kpp": MSG_KPP_FORBIDDEN}
+    ok = BindingRequestCreate(contract_number=" 7701-000103", inn="000173615803", kpp="  ", code="kx7m-2qpa")
     assert (ok.contract_number, ok.kpp, ok.code) == ("7701-000103", None, "KX7M2QPA")
+
+
+def test_an_organisation_left_without_kpp_is_asked_for_it() -> None:
+    """The JSON API may leave ``kpp`` out: the pair is still checked."""
+    with pytest.raises(ValidationError) as exc:
+        BindingRequestCreate(contract_number="7701-000101", inn="0001473828", code="KX7M2QPA")
+    assert field_messages(exc.value.errors()) == {"kpp": MSG_KPP_REQUIRED}
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from pydantic import BaseModel
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from lkk.billing.codes import CodeIssueError, issue_code
 from lkk.billing.importer import import_records
 from lkk.billing.export_files import read_export
-from lkk.billing.models import Contract
+from lkk.billing.models import Contract, ContractPublic
 from lkk.billing.registry import BillingRegistry, SqlBillingRegistry, VerificationStatus
 from .support import CLOSED_LEGAL, NOW, OPEN_ENTREPRENEUR, OPEN_LEGAL, SAMPLE_JSON
 
@@ -97,7 +96,8 @@ def test_issue_code_refuses_unknown_closed_and_bad_input(sample: Engine) -> None
 def test_contract_details_are_plain_models_in_request_order(sample: Engine, registry: SqlBillingRegistry) -> None:
     views = registry.contract_details(["7701-000104", "nonsense !", "7701-999999", " 7701-000101", "7701-000104"])
     assert [v.number for v in views] == ["7701-000104", "7701-000101"]
-    assert all(isinstance(v, BaseModel) and not isinstance(v, SQLModel) for v in views)
+    # The family's public shape, never a row of a table (nothing bound to a session leaks out).
+    assert all(isinstance(v, ContractPublic) and not hasattr(type(v), "__table__") for v in views)
     water = views[0]
     assert [len(p.meters) for p in water.metering_points] == [1, 2, 0]
     assert views[1].model_dump(mode="json")["metering_points"][0]["meters"][0] == {

@@ -15,7 +15,7 @@ from tests.conftest import CAPTCHA_TEST_ANSWER
 from tests.browser.a11y_checks import CONTRAST_HELPERS_JS, small_tap_targets, wcag_violations, weak_focus_rings
 from tests.browser.harness import (
     DESKTOP, PASSWORD, PHONE, WebStack, bind_contract, fill_registration, follow_link_in_letter, log_in, log_out,
-    mailed_password, no_horizontal_scroll, open_letter_in_mailbox, register, request_new_password, unique_login,
+    mailed_password, no_horizontal_scroll, open_letter_in_mailbox, request_new_password, unique_login,
 )
 
 # Every page a visitor can open without an account (the cabinet pages are covered by the journey).

@@ -42,7 +42,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.deps import AppContext
 from api.ratelimit import RateLimiter
-from api.services import contracts
 from api.services import login as login_svc
 from api.services import passwords
 from api.services import registration as svc
@@ -52,6 +51,7 @@ from lkk.settings import Settings
 from lkk.store import signups
 from lkk.temporal import onboarding_workflow_id, password_reset_workflow_id, register_search_attributes
 from lkk.timeutil import utcnow
+from tests import binding_harness as binding
 from tests.binding_harness import OPEN_ENTREPRENEUR, OPEN_LEGAL, account_by_login, issue, load_registry
 from tests.conftest import ROOT, free_port, stop_process, tool, wait_http
 from tests.harness import (
@@ -186,8 +186,7 @@ def registry_code(rig: Rig, number: str) -> str:
 
 async def bind(rig: Rig, customer: Customer, contract: tuple[str, str, str | None], code: str) -> BindStatus:
     number, inn, kpp = contract
-    result = await contracts.bind(rig.ctx, account(rig, customer), number, inn, kpp, code)
-    return result.status
+    return (await binding.bind(rig.ctx, account(rig, customer), number, inn, kpp, code)).status
 
 
 async def onboarding_state(rig: Rig, customer: Customer) -> OnboardingState:
@@ -374,14 +373,14 @@ async def unbinding_unbound(rig: Rig) -> str:
     code = registry_code(rig, OPEN_LEGAL[0])
     customer = await confirmed(rig)
     assert await bind(rig, customer, OPEN_LEGAL, code) is BindStatus.BOUND
-    assert await contracts.unbind(rig.ctx, account(rig, customer), OPEN_LEGAL[0])
+    assert await binding.unbind(rig.ctx, account(rig, customer), OPEN_LEGAL[0])
     return rig.last_started("ContractUnbinding")
 
 
 async def unbinding_not_held(rig: Rig) -> str:
     load_registry(rig.ctx.engine)
     customer = await confirmed(rig)
-    assert not await contracts.unbind(rig.ctx, account(rig, customer), OPEN_LEGAL[0])
+    assert not await binding.unbind(rig.ctx, account(rig, customer), OPEN_LEGAL[0])
     return rig.last_started("ContractUnbinding")
 
 
