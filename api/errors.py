@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from lkk.errors import ServiceError
+from api import unavailable
+from lkk.errors import FormInvalid, PasswordRejected, ServiceError, SignupTaken
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,12 @@ class Refusal:
 # type -> (status, message); looked up along the error's MRO, so a base type's row
 # covers its subclasses unless they have their own.
 REFUSALS: dict[type[ServiceError], tuple[int, str]] = {}
+
+# Sign-up and password forms (api/forms.py shows a page's refusal at its fields with 422).
+REFUSALS[FormInvalid] = (422, "Проверьте поля формы.")  # CaptchaFailed too
+REFUSALS[SignupTaken] = (409, "Регистрация невозможна.")
+REFUSALS[PasswordRejected] = (422, "Пароль не изменён.")
+REFUSALS[unavailable.ServiceUnavailable] = (unavailable.STATUS, unavailable.MESSAGE)
 
 
 def refusal_for(error: ServiceError) -> Refusal:

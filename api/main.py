@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.body_limit import BodyLimitMiddleware
 from api.client_address import ClientAddressMiddleware
+from api import errors as api_errors
 from api import metrics as api_metrics
 from api.csrf import CsrfFailed, make_csrf
 from api.deps import AppContext
@@ -48,7 +49,7 @@ from api.templating import STATIC_DIR, make_templates, render
 from lkk.db import engine_for
 from lkk.logging_setup import configure_logging
 from lkk.settings import Settings, get_settings
-from lkk.store import login_throttle
+from lkk.store import login_throttle, session_for
 from lkk.timeutil import utcnow
 
 log = logging.getLogger("lkk.api")
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     _install_error_pages(app)
+    api_errors.install(app)  # typed refusals (lkk.errors) -> status and Russian message
     install_openapi(app)
     return app
 
@@ -142,7 +144,8 @@ async def _deliver_parked(ctx: AppContext) -> None:
 
 def _purge_throttles(engine: Engine, settings: Settings) -> None:
     try:
-        login_throttle.purge_stale(engine, settings, now=utcnow())
+        with session_for(engine) as session:
+            login_throttle.purge_stale(session, settings, now=utcnow())
     except Exception:
         log.exception("could not purge stale login throttles; will retry at the next start")
 

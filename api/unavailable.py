@@ -7,9 +7,12 @@ show the form again with its values (passwords excepted).
 
 from __future__ import annotations
 
+from lkk.errors import ServiceError
+
 STATUS = 503
 MESSAGE = "Сервис временно недоступен. Попробуйте ещё раз через несколько минут."
 
 
-class ServiceUnavailable(Exception):
-    """Temporal (or its worker) could not be reached; nothing was kept."""
+class ServiceUnavailable(ServiceError):
+    """Temporal (or its worker) could not be reached; nothing was kept (``api.errors``
+    answers ``STATUS`` with ``MESSAGE``)."""

@@ -19,7 +19,7 @@ from lkk.temporal import onboarding_workflow_id
 from lkk.timeutil import utcnow
 from tests.billing.support import CLOSED_LEGAL, FAST_HASHER, OPEN_ENTREPRENEUR, OPEN_LEGAL, SAMPLE_JSON
 from tests.conftest import MailSinkProcess
-from tests.harness import confirmation_token, sign_up, unique_login
+from tests.harness import confirm, confirmation_token, sign_up, unique_login
 
 __all__ = ["CLOSED_LEGAL", "OPEN_ENTREPRENEUR", "OPEN_LEGAL", "Cabinet", "confirmed_cabinet", "issue", "load_registry"]
 
@@ -65,7 +65,7 @@ async def confirmed_cabinet(ctx: AppContext, mailsink: MailSinkProcess, engine: 
     email = f"{login}@example.ru"
     await sign_up(ctx, login)
     token = await confirmation_token(mailsink.mailbox, email)
-    confirmed = await svc.confirm(ctx, token)
+    confirmed = await confirm(ctx, token)
     assert confirmed.outcome.value == "confirmed"
     return Cabinet(account_by_login(engine, login), login, email)
 
