@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -32,6 +31,7 @@ from lkk.errors import FormInvalid, ServiceError
 from lkk.validation import field_messages
 
 FORM_STATUS = 422  # a page's refusal next to its fields: the customer corrects the form
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 @dataclass(frozen=True)
@@ -69,11 +69,16 @@ def form(page: FormPage | None = None) -> Callable[[Endpoint], Endpoint]:
     return mark
 
 
+def is_form_post(request: Request) -> bool:
+    """A page's form (urlencoded or multipart), not JSON."""
+    return request.headers.get("content-type", "").startswith(FORM_TYPES)
+
+
 async def submitted_values(request: Request) -> dict[str, str] | None:
     """The body as typed: a form's fields, or a JSON object's string members; None for
-    a JSON body that is no object (FastAPI refuses it on its own)."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+    a JSON body that is no object (FastAPI refuses it on its own). Read from the body
+    FastAPI already parsed (Starlette keeps it on the request)."""
+    if is_form_post(request):
         received: Mapping[str, Any] = await request.form()
     else:
         try:
@@ -83,10 +88,6 @@ async def submitted_values(request: Request) -> dict[str, str] | None:
         if not isinstance(received, dict):
             return None
     return {name: value for name, value in received.items() if isinstance(value, str)}
-
-
-def is_form_post(request: Request) -> bool:
-    return isinstance(getattr(request, "_form", None), FormData)
 
 
 class FormRoute(APIRoute):
