@@ -9,7 +9,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from api.deps import AppContext
-from api.services import registration as svc
 from lkk.billing.codes import issue_code
 from lkk.billing.export_files import read_export
 from lkk.billing.importer import import_file, import_records

@@ -17,7 +17,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
-from api.services import registration as svc
 from lkk.logging_setup import make_handler
 from lkk.models import Account
 from lkk.settings import LogFormat, Settings

@@ -22,7 +22,6 @@ from sqlmodel import Session
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from api.services import registration as svc
 from lkk import ops
 from lkk.models import Account, AccountStatus
 from lkk.settings import Settings

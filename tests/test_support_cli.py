@@ -13,7 +13,6 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api.services import registration as svc
 from lkk.settings import Settings
 from lkk.temporal import onboarding_workflow_id, ui_link
 from tests.conftest import ROOT, MailSinkProcess, env_for

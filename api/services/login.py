@@ -93,6 +93,15 @@ class _Checked:
     creds: credentials.Credentials | None = None
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    username: str
+    password: str
+    captcha_id: str
+    captcha_answer: str
+    captcha_solution: str
+
+
 async def login(
     ctx: AppContext,
     db: Session,
@@ -112,15 +121,6 @@ async def login(
     if result.outcome is LoginOutcome.MUST_CHANGE_PASSWORD and result.account_id is not None:
         await password_svc.one_time_password_used(ctx, db, result.account_id, now)
     return result
-
-
-@dataclass(frozen=True)
-class _Attempt:
-    username: str
-    password: str
-    captcha_id: str
-    captcha_answer: str
-    captcha_solution: str
 
 
 def _limited_login(

@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
-from sqlmodel import Session
 
 from api import unavailable
 from api.deps import AppContext
