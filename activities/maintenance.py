@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from temporalio import activity
 
 from activities.contracts import lockout_policy
 from lkk.billing import lockout
 from lkk.settings import Settings
-from lkk.store import login_throttle
+from lkk.store import login_throttle, session_for, transaction
 from lkk.timeutil import utcnow
 from workflows.messages import PurgeInput, PurgeResult
 
@@ -26,9 +25,9 @@ class MaintenanceActivities:
     @activity.defn(name="purge_stale_counters")
     def purge_stale_counters(self, _params: PurgeInput) -> PurgeResult:
         now = utcnow()
-        throttles = login_throttle.purge_stale(self._engine, self._settings, now=now)
-        with Session(self._engine) as session:
-            counters = lockout.purge_quiet(session, now, lockout_policy(self._settings))
-            session.commit()
+        with session_for(self._engine) as session:
+            throttles = login_throttle.purge_stale(session, self._settings, now=now)
+            with transaction(session):
+                counters = lockout.purge_quiet(session, now, lockout_policy(self._settings))
         log.info("purged %d login-throttle rows and %d binding counters", throttles, counters)
         return PurgeResult(login_throttles=throttles, binding_counters=counters)

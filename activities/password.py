@@ -19,7 +19,7 @@ from lkk.mail.sender import MailRejected, SmtpSender
 from lkk.security.one_time import new_one_time_password
 from lkk.security.passwords import hash_password
 from lkk.settings import Settings
-from lkk.store import credentials
+from lkk.store import credentials, session_for
 from lkk.timeutil import utcnow
 from workflows.display import msk
 from workflows.errors import MailRejectedError
@@ -58,7 +58,8 @@ class PasswordActivities:
         # The lifetime starts when the e-mail leaves, not when it was requested: a mail
         # delayed by an SMTP outage still gives the customer the full hour.
         expires_at = utcnow() + timedelta(seconds=params.otp_ttl_seconds)
-        contact = credentials.issue_one_time_password(self._engine, params.account_id, otp_hash, expires_at=expires_at)
+        with session_for(self._engine) as session:
+            contact = credentials.issue_one_time_password(session, params.account_id, otp_hash, expires_at=expires_at)
         if contact is None:
             log.info("password reset %s: account not active; no e-mail", params.account_id)
             return SendPasswordResetResult(sent=False)
@@ -81,12 +82,14 @@ class PasswordActivities:
 
     @activity.defn(name="expire_password_reset")
     def expire_password_reset(self, params: ExpirePasswordResetInput) -> ExpirePasswordResetResult:
-        cleared = credentials.clear_expired_one_time_password(self._engine, params.account_id, now=utcnow())
+        with session_for(self._engine) as session:
+            cleared = credentials.clear_expired_one_time_password(session, params.account_id, now=utcnow())
         return ExpirePasswordResetResult(cleared=cleared)
 
     @activity.defn(name="send_password_changed_email")
     def send_password_changed_email(self, params: SendPasswordChangedInput) -> SendPasswordChangedResult:
-        contact = credentials.contact(self._engine, params.account_id)
+        with session_for(self._engine) as session:
+            contact = credentials.contact(session, params.account_id)
         if contact is None:
             return SendPasswordChangedResult(sent=False)
         mail = render_mail(

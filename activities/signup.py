@@ -17,7 +17,7 @@ from lkk.mail.message_id import mail_key
 from lkk.mail.render import branding, render_mail
 from lkk.mail.sender import MailRejected, MailTemporarilyFailed, SmtpSender
 from lkk.settings import Settings
-from lkk.store import signups
+from lkk.store import session_for, signups
 from lkk.timeutil import utcnow
 from workflows.display import msk
 from workflows.errors import MailRejectedError
@@ -40,9 +40,10 @@ class SignupActivities:
     @activity.defn(name="send_confirmation_email")
     def send_confirmation_email(self, params: SendConfirmationInput) -> SendConfirmationResult:
         now = utcnow()
-        link = signups.issue_confirmation_link(
-            self._engine, params.account_id, seq=params.seq, signup_expires_at=params.signup_expires_at, now=now
-        )
+        with session_for(self._engine) as session:
+            link = signups.issue_confirmation_link(
+                session, params.account_id, seq=params.seq, signup_expires_at=params.signup_expires_at, now=now
+            )
         if link is None:
             log.info("sign-up %s is no longer pending; no e-mail sent", params.account_id)
             return SendConfirmationResult(sent=False, sent_at=now)
@@ -78,7 +79,8 @@ class SignupActivities:
 
     @activity.defn(name="expire_signup")
     def expire_signup(self, params: ExpireSignupInput) -> ExpireSignupResult:
-        expired = signups.expire(self._engine, params.account_id)
+        with session_for(self._engine) as session:
+            expired = signups.expire(session, params.account_id)
         if expired:  # the conditional delete succeeds once, so retries never double-count
             metrics.SIGNUPS_EXPIRED.inc()
         log.info("sign-up %s expiry: %s", params.account_id, "deleted" if expired else "already active")

@@ -14,8 +14,10 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AppContext
+from api.forms import ShowAgain, is_form_post, submitted_values
 from api.ratelimit import client_ip, limiter_of
 from lkk import captcha
+from lkk.errors import CaptchaFailed
 from lkk.timeutil import utcnow
 
 HINT = (
@@ -94,3 +96,26 @@ async def check(ctx: AppContext, challenge_id: str, answer: str, solution: str, 
     if passed:
         return None
     return NONVISUAL_FAILED if mode is Mode.NONVISUAL else WRONG
+
+
+async def checked_captcha(request: Request) -> Mode:
+    """Dependency of a form with a captcha (the sign-up): consumes and checks the
+    challenge from the body as typed, *before* FastAPI validates the form's model, so
+    the captcha is used up whatever the other fields say and ``api.forms.FormRoute``
+    tells its ``CaptchaFailed`` together with the fields' own mistakes (one round).
+    A page's captcha button («Другой код», «Не могу прочитать код») raises ``ShowAgain``."""
+    values = await submitted_values(request)
+    if values is None:
+        return Mode.IMAGE  # not an object: FastAPI refuses the body itself
+    answer, solution = values.get("captcha_answer", ""), values.get("captcha_solution", "")
+    if is_form_post(request):
+        action = values.get("captcha_action", "")
+        if parse_action(action) is not None:
+            raise ShowAgain()
+        mode = parse_mode(values.get("captcha_mode", ""), action)
+    else:  # JSON: the number of the no-picture way, or the picture's characters
+        mode = Mode.NONVISUAL if solution and not answer else Mode.IMAGE
+    problem = await check(request.app.state.ctx, values.get("captcha_id", ""), answer, solution, mode)
+    if problem:
+        raise CaptchaFailed({error_key(mode): problem})
+    return mode

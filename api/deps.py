@@ -55,11 +55,11 @@ async def get_db_session(ctx: Ctx) -> AsyncIterator[Session]:
 DbSession = Annotated[Session, Depends(get_db_session)]
 
 
-async def current_account(request: Request, ctx: Ctx) -> Account | None:
+async def current_account(request: Request, ctx: Ctx, db: DbSession) -> Account | None:
     token = session_token_of(request, ctx.settings)
     if not token:
         return None
-    return await run_in_threadpool(web_sessions.resolve, ctx.engine, ctx.settings, token, now=utcnow())
+    return await run_in_threadpool(web_sessions.resolve, db, ctx.settings, token, now=utcnow())
 
 
 CurrentAccount = Annotated[Account | None, Depends(current_account)]

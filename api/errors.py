@@ -16,9 +16,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.unavailable import MESSAGE as UNAVAILABLE_MESSAGE, STATUS as UNAVAILABLE_STATUS, ServiceUnavailable
+from api import unavailable
 from lkk.billing import errors as contract_errors
-from lkk.errors import NotSignedIn, ServiceError, TooManyAttempts
+from lkk.errors import FormInvalid, NotSignedIn, PasswordRejected, ServiceError, SignupTaken, TooManyAttempts
+from lkk.ru_numbers import wait
 
 
 @dataclass(frozen=True)
@@ -67,28 +68,15 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _as_json)
 
 
-def russian_wait(seconds: int) -> str:
-    """«1 минуту», «3 минуты», «2 часа 5 минут» — rounded up to whole minutes."""
-    minutes = max(1, -(-seconds // 60))
-    hours, minutes = divmod(minutes, 60)
-    parts = []
-    if hours:
-        parts.append(f"{hours} {_plural(hours, 'час', 'часа', 'часов')}")
-    if minutes:
-        parts.append(f"{minutes} {_plural(minutes, 'минуту', 'минуты', 'минут')}")
-    return " ".join(parts)
+# --- every route --------------------------------------------------------------------------
 
-
-def _plural(n: int, one: str, few: str, many: str) -> str:
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
-
-
-REFUSALS[ServiceUnavailable] = (UNAVAILABLE_STATUS, UNAVAILABLE_MESSAGE)
+REFUSALS[unavailable.ServiceUnavailable] = (unavailable.STATUS, unavailable.MESSAGE)
 REFUSALS[NotSignedIn] = (401, "Войдите в личный кабинет.")
+
+# --- sign-up and password forms (api/forms.py shows a page's refusal at its fields, 422) -
+REFUSALS[FormInvalid] = (422, "Проверьте поля формы.")  # CaptchaFailed too
+REFUSALS[SignupTaken] = (409, "Регистрация невозможна.")
+REFUSALS[PasswordRejected] = (422, "Пароль не изменён.")
 
 # --- contract binding and unbinding (lkk/billing/errors.py) ------------------------------
 
@@ -107,7 +95,7 @@ REFUSALS.update(
         contract_errors.BindingLocked: (
             429,
             lambda e: "Слишком много неудачных попыток привязки. Повторите попытку через "
-            f"{russian_wait(e.retry_after_seconds)}.",
+            f"{wait(e.retry_after_seconds)}.",
         ),
         contract_errors.ContractNotBound: (404, "Договор не привязан к вашему личному кабинету."),
     }

@@ -1,77 +1,162 @@
-"""Input models of the forms, with the per-field Russian messages customers see."""
+"""Routes whose body is a form a customer fills in, as a page posts it or as JSON.
+
+The endpoint takes its model (``Annotated[SignupCreate, Form()]`` on a page, ``SignupCreate``
+in the JSON API) and holds only the happy path. A ``FormRoute`` router answers every
+refusal of an endpoint marked with ``@form(...)``, whenever it happens:
+
+- FastAPI's validation of the model becomes ``FormInvalid``, one Russian message per
+  field (the model's annotated types write them, see ``lkk.validation``);
+- a ``FormInvalid`` raised before the model was validated (the captcha, checked by a
+  dependency) is told together with the model's own mistakes: one round, every problem;
+- a ``ServiceError`` of the endpoint (``SignupTaken``...) is answered by ``api.errors``:
+  as JSON, or on a page by the endpoint's ``page``, which shows the form again with what
+  was typed and the messages (422 when they sit at fields, else the refusal's status);
+- ``ShowAgain`` (a captcha button without JavaScript) shows the form again, unchecked.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError, field_validator
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
 
-from lkk import validation
+from api.errors import refusal_for
+from lkk.errors import FormInvalid, ServiceError
+from lkk.validation import field_messages
 
-FIELD_REQUIRED = "Заполните это поле."
-
-
-class RegistrationForm(BaseModel):
-    login: str
-    email: str
-    phone: str | None = None
-    password: str
-    password_confirm: str
-    captcha_id: str = ""
-    captcha_answer: str = ""
-    captcha_solution: str = ""
-
-    @field_validator("login")
-    @classmethod
-    def _login(cls, value: str) -> str:
-        return validation.normalize_login(value)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        return validation.normalize_email(value)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return validation.normalize_phone(value)
+FORM_STATUS = 422  # a page's refusal next to its fields: the customer corrects the form
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def field_errors(exc: ValidationError) -> dict[str, str]:
-    """Map pydantic errors to one Russian message per field."""
-    errors: dict[str, str] = {}
-    for err in exc.errors():
-        field = str(err["loc"][0]) if err["loc"] else "form"
-        if field in errors:
-            continue
-        if err["type"] == "value_error":
-            errors[field] = str(err["ctx"]["error"])
-        elif err["type"] in ("missing", "string_type"):
-            errors[field] = FIELD_REQUIRED
-        else:
-            errors[field] = "Проверьте значение."
-    return errors
+@dataclass(frozen=True)
+class Submitted:
+    """What a page needs to show its form again."""
+
+    values: Mapping[str, str]  # every field as typed (passwords too: never echo them)
+    errors: dict[str, str] = field(default_factory=dict)  # field (or "form") -> message
+    status: int = 200
+    again: bool = False  # the customer asked for the form again (``ShowAgain``)
 
 
-def parse_registration(
-    data: dict[str, Any], *, password_min: int, password_max: int
-) -> tuple[RegistrationForm | None, dict[str, str]]:
-    """Validate every field at once, so the customer sees every problem in one go
-    (the captcha is checked beside it, in ``api.services.registration.check_form``)."""
-    errors: dict[str, str] = {}
-    form: RegistrationForm | None = None
-    try:
-        form = RegistrationForm.model_validate(data)
-    except ValidationError as exc:
-        errors.update(field_errors(exc))
-    password = data.get("password") or ""
-    if "password" not in errors:
+FormPage = Callable[[Request, Submitted], Awaitable[Response]]
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+class ShowAgain(Exception):
+    """The customer asked for the same form again (a new code, the no-picture way):
+    shown with its values kept, nothing checked and nothing consumed."""
+
+
+@dataclass(frozen=True)
+class _FormSpec:
+    page: FormPage | None
+
+
+def form(page: FormPage | None = None) -> Callable[[Endpoint], Endpoint]:
+    """Mark an endpoint of a ``FormRoute`` router whose body is a form; ``page`` shows
+    the form again on a refusal (none: a JSON endpoint, answered by ``api.errors``)."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        endpoint.__form__ = _FormSpec(page)  # type: ignore[attr-defined]
+        return endpoint
+
+    return mark
+
+
+def is_form_post(request: Request) -> bool:
+    """A page's form (urlencoded or multipart), not JSON."""
+    return request.headers.get("content-type", "").startswith(FORM_TYPES)
+
+
+async def submitted_values(request: Request) -> dict[str, str] | None:
+    """The body as typed: a form's fields, or a JSON object's string members; None for
+    a JSON body that is no object (FastAPI refuses it on its own). Read from the body
+    FastAPI already parsed (Starlette keeps it on the request)."""
+    if is_form_post(request):
+        received: Mapping[str, Any] = await request.form()
+    else:
         try:
-            validation.check_password(
-                password, min_length=password_min, max_length=password_max, login=data.get("login") or None
+            received = await request.json()
+        except ValueError:
+            return None
+        if not isinstance(received, dict):
+            return None
+    return {name: value for name, value in received.items() if isinstance(value, str)}
+
+
+class FormRoute(APIRoute):
+    """See the module doc; endpoints without ``@form`` are plain routes."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+        spec: _FormSpec | None = getattr(self.endpoint, "__form__", None)
+        if spec is None:
+            return handler
+        model = self._body_model()
+        page = spec.page
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                fields = _fields_of(exc)
+                if fields is None:
+                    raise  # not about the fields (a broken body): the app's own answer
+                error: ServiceError = FormInvalid(fields)
+            except ShowAgain:
+                if page is None:
+                    raise
+                return await page(request, Submitted(await submitted_values(request) or {}, again=True))
+            except FormInvalid as invalid:
+                error = FormInvalid({**await _model_mistakes(request, model), **invalid.fields})
+            except ServiceError as refused:
+                error = refused
+            if page is None:
+                raise error
+            refusal = refusal_for(error)
+            shown = Submitted(
+                await submitted_values(request) or {},
+                errors=refusal.fields or {"form": refusal.message},
+                status=FORM_STATUS if refusal.fields else refusal.status,
             )
-        except ValueError as err:
-            errors["password"] = str(err)
-    if "password_confirm" not in errors and password != (data.get("password_confirm") or ""):
-        errors["password_confirm"] = "Пароли не совпадают."
-    return (form if not errors else None), errors
+            return await page(request, shown)
+
+        return route
+
+    def _body_model(self) -> type[BaseModel] | None:
+        for param in self.dependant.body_params:
+            annotation = param.field_info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                return annotation
+        return None
+
+
+def _fields_of(exc: RequestValidationError) -> dict[str, str] | None:
+    errors = exc.errors()
+    if not errors or any(len(err["loc"]) < 2 or err["loc"][0] != "body" for err in errors):
+        return None
+    if any(err["type"] == "json_invalid" for err in errors):
+        return None
+    return field_messages(errors, skip=1)
+
+
+async def _model_mistakes(request: Request, model: type[BaseModel] | None) -> dict[str, str]:
+    """The model's own messages for the body, as FastAPI would have validated it."""
+    values = await submitted_values(request)
+    if model is None or values is None:
+        return {}
+    if is_form_post(request):
+        data: Any = {name: value for name, value in values.items() if value != ""}  # as FastAPI reads a form
+    else:
+        data = await request.json()
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        return field_messages(exc.errors())
+    return {}

@@ -12,21 +12,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from sqlalchemy.engine import Engine
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import errors as api_errors
+from api import metrics as api_metrics
 from api.body_limit import BodyLimitMiddleware
 from api.client_address import ClientAddressMiddleware
-from api import errors
-from api import metrics as api_metrics
 from api.csrf import CsrfFailed, make_csrf
 from api.deps import AppContext
-from api.openapi import allowed_methods, install_openapi
 from api.json_only import JsonOnlyApiMiddleware
 from api.odd_input import OddInputMiddleware
+from api.openapi import allowed_methods, install_openapi
 from api.ratelimit import RateLimited, RateLimiter
 from api.relative_redirects import RelativeRedirectsMiddleware
 from api.routes import (
@@ -44,12 +44,12 @@ from api.routes import (
 from api.security_headers import HEADERS as SECURITY_HEADERS
 from api.security_headers import SecurityHeadersMiddleware
 from api.services import passwords as password_svc
-from api.temporal_link import TemporalLink
 from api.templating import STATIC_DIR, make_templates, render
+from api.temporal_link import TemporalLink
 from lkk.db import engine_for
 from lkk.logging_setup import configure_logging
 from lkk.settings import Settings, get_settings
-from lkk.store import login_throttle
+from lkk.store import login_throttle, session_for
 from lkk.timeutil import utcnow
 
 log = logging.getLogger("lkk.api")
@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     _install_error_pages(app)
-    errors.install(app)  # typed refusals of the services (api/errors.py)
+    api_errors.install(app)  # typed refusals (lkk.errors) -> status and Russian message
     install_openapi(app)
     return app
 
@@ -144,7 +144,8 @@ async def _deliver_parked(ctx: AppContext) -> None:
 
 def _purge_throttles(engine: Engine, settings: Settings) -> None:
     try:
-        login_throttle.purge_stale(engine, settings, now=utcnow())
+        with session_for(engine) as session:
+            login_throttle.purge_stale(session, settings, now=utcnow())
     except Exception:
         log.exception("could not purge stale login throttles; will retry at the next start")
 

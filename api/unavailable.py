@@ -15,4 +15,5 @@ MESSAGE = "Сервис временно недоступен. Попробуй�
 
 
 class ServiceUnavailable(ServiceError):
-    """Temporal (or its worker) could not be reached; nothing was kept."""
+    """Temporal (or its worker) could not be reached; nothing was kept (``api.errors``
+    answers ``STATUS`` with ``MESSAGE``)."""

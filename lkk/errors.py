@@ -23,6 +23,32 @@ class ServiceError(Exception):
         super().__init__(type(self).__name__, *self.fields)
 
 
+class FormInvalid(ServiceError):
+    """Fields the customer must correct, each with its message (every mistake at once)."""
+
+
+class CaptchaFailed(FormInvalid):
+    """The captcha was missing or wrong (the challenge is used up either way)."""
+
+
+class SignupTaken(ServiceError):
+    """The login belongs to a live account, and/or the e-mail to a confirmed one."""
+
+    FIELD_TEXTS = {
+        "login": "Этот логин уже занят. Придумайте другой.",
+        "email": "Этот адрес электронной почты уже зарегистрирован. Войдите или восстановите пароль.",
+    }
+
+    def __init__(self, taken: "frozenset[str] | set[str] | tuple[str, ...]") -> None:
+        super().__init__({name: self.FIELD_TEXTS[name] for name in ("login", "email") if name in taken})
+        self.taken = frozenset(taken)
+
+
+class PasswordRejected(ServiceError):
+    """A new password was not stored: wrong current password, weak or mismatched new one,
+    too many wrong attempts."""
+
+
 # --- shared refusals (used by the contract routes now; login and the rest can use them) --
 
 

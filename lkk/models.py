@@ -1,4 +1,12 @@
-"""Database tables of the cabinet (SQLModel).
+"""Database tables of the cabinet (SQLModel), and the shapes a sign-up comes in.
+
+One model family per feature, as in FastAPI's full-stack template: ``SignupBase`` holds
+what a customer tells about themselves (each field's type is its validator, from
+``lkk.validation``); ``SignupCreate`` adds what only the form carries (passwords,
+captcha), and is the body of both ``POST /register`` and ``POST /api/v1/registrations``;
+the table ``Account`` stores the base fields as columns. A new field of the sign-up is
+one line in ``SignupBase`` (plus its migration and its input in ``register.html``):
+the form, the API, the service and the store pass the model through.
 
 Nothing here crosses the Temporal boundary: workflows and activities exchange the
 pydantic models of ``workflows.messages`` and refer to rows by id only.
@@ -8,10 +16,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 from uuid import uuid4
 
+from pydantic import ConfigDict, StringConstraints, model_validator
 from sqlalchemy import Column, DateTime, ForeignKey, Index, LargeBinary, String, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
+
+from lkk import validation
+from lkk.validation import Email, Login, NewPassword, Phone
 
 # Deterministic constraint names, the same on SQLite and PostgreSQL, so a later
 # migration can drop or alter a constraint by name. Set before any table is defined
@@ -45,7 +58,55 @@ class AccountStatus(StrEnum):
 CONFIRMED_EMAIL_INDEX = "uq_accounts_email_key_active"
 
 
-class Account(SQLModel, table=True):
+class SignupBase(SQLModel):
+    """What a customer tells about themselves when signing up; stored as it is (canonical).
+
+    Column lengths are given as ``sa_type``, not ``max_length``: a too long value must get
+    its field's own message from the validator, not a generic one."""
+
+    # An empty or missing field gets its own message ("Укажите логин."), as on the form.
+    model_config = ConfigDict(validate_default=True)  # type: ignore[assignment]
+
+    login: Login = Field(default="", sa_type=AutoString(64), schema_extra={"examples": ["ooo-romashka"]})
+    email: Email = Field(default="", sa_type=AutoString(254), schema_extra={"examples": ["buh@romashka.example.ru"]})
+    phone: Phone = Field(
+        default=None, sa_type=AutoString(20), description="E.164", schema_extra={"examples": ["+7 912 345-67-89"]}
+    )
+
+
+class SignupCreate(SignupBase):
+    """The sign-up form, as a page posts it and as JSON alike: every field is checked in
+    one round, and the captcha beside them (``api.captcha_view.checked_captcha``)."""
+
+    password: NewPassword = ""
+    password_confirm: str = ""
+    captcha_id: str = Field(default="", max_length=64)
+    captcha_answer: str = Field(default="", max_length=32, description="The characters of the picture.")
+    captcha_solution: str = Field(
+        default="", max_length=16, description="Or, without the picture: the number solving the challenge's puzzle."
+    )
+
+    _passwords_match = model_validator(mode="wrap")(validation.confirmed("password", "password_confirm"))
+
+
+class PasswordChange(SQLModel):
+    """A new password typed twice, and the current one (not needed right after a
+    recovery): the Profile's form, «Новый пароль» and ``PUT /api/v1/password`` alike.
+    The service checks it (the policy needs the account's login)."""
+
+    current_password: str = Field(default="", description="Not needed right after recovery.")
+    new_password: str = ""
+    new_password_confirm: str = ""
+
+
+class ResetRequest(SQLModel):
+    """«Забыли пароль?»: the login and e-mail given at sign-up, as typed (matched by key)."""
+
+    login: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
+
+
+class Account(SignupBase, table=True):
     """A cabinet user. The login is unique among live (pending or active) accounts; the
     e-mail only among active ones (several pending sign-ups may name one address until
     one of them is confirmed). An expired or superseded sign-up is deleted."""
@@ -62,11 +123,8 @@ class Account(SQLModel, table=True):
     )
 
     id: str = Field(default_factory=_uuid_hex, primary_key=True, max_length=32)
-    login: str = Field(max_length=64)
     login_key: str = Field(max_length=64, unique=True, description="casefolded login")
-    email: str = Field(max_length=254)
     email_key: str = Field(max_length=254, index=True, description="lower-cased local part @ punycode domain")
-    phone: str | None = Field(default=None, max_length=20, description="E.164")
     password_hash: str = Field(max_length=255)
     status: AccountStatus = Field(sa_column=Column(String(16), nullable=False, index=True))
     created_at: datetime = Field(sa_column=_utc_column())

@@ -55,4 +55,15 @@ def every(seconds: int | float) -> str:
     return forms[0] if count == 1 else f"{count} {plural(count, *forms)}"
 
 
+def wait(seconds: int) -> str:
+    """How long until a lock lifts, rounded up to whole minutes: «1 минуту»,
+    «3 минуты», «2 часа 5 минут»."""
+    minutes = max(1, -(-seconds // 60))
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} {plural(hours, 'час', 'часа', 'часов')}"] if hours else []
+    if minutes:
+        parts.append(f"{minutes} {plural(minutes, 'минуту', 'минуты', 'минут')}")
+    return " ".join(parts)
+
+
 JINJA_FILTERS: dict[str, Callable[..., Any]] = {"plural": plural, "duration": duration, "every": every}

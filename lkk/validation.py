@@ -1,18 +1,25 @@
 """Validation of what a customer types, with the Russian message shown next to the field.
 
 Each ``normalize_*`` returns the canonical value or raises ``ValueError`` whose text is
-the customer-facing message. The pydantic forms in ``api/schemas`` call these.
+the customer-facing message. The annotated types below (``Login``, ``Email``, ``Phone``,
+``NewPassword``) carry them into every model that takes such a value: the sign-up form
+and its JSON twin (``lkk.models.SignupCreate``), the table, any import. ``field_messages``
+turns a model's validation errors into one Russian message per field.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
+from typing import Annotated, Any
 
 import idna
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, ValidationError, ValidationInfo
+from pydantic_core import InitErrorDetails
 
 from lkk.ru_numbers import plural
 
@@ -129,3 +136,83 @@ def check_password(password: str, *, min_length: int, max_length: int, login: st
         raise ValueError("Этот пароль слишком простой и часто встречается. Придумайте другой.")
     if login and login_key(login) in lowered:
         raise ValueError("Пароль не должен содержать логин.")
+
+
+def _new_password(value: str, info: ValidationInfo) -> str:
+    """``check_password`` inside a model: the login is the model's (when it was valid), the
+    lengths are the settings' (``context={"settings": ...}``, else this process's)."""
+    settings = (info.context or {}).get("settings")
+    if settings is None:  # the API's own: ``api.main.create_app`` reads the same environment
+        from lkk.settings import get_settings
+
+        try:
+            settings = get_settings()
+        except ValueError as err:  # a broken environment is no mistake of the customer's
+            raise RuntimeError("settings unavailable for the password policy") from err
+    check_password(
+        value,
+        min_length=settings.password_min_length,
+        max_length=settings.password_max_length,
+        login=info.data.get("login") or None,
+    )
+    return value
+
+
+# What a customer types, as field types: canonical value, or the field's Russian message.
+Login = Annotated[str, AfterValidator(normalize_login)]
+Email = Annotated[str, AfterValidator(normalize_email)]
+Phone = Annotated[str | None, AfterValidator(normalize_phone)]  # optional: "" becomes None
+NewPassword = Annotated[str, AfterValidator(_new_password)]  # declare it after the login
+
+FIELD_REQUIRED = "Заполните это поле."
+CHECK_VALUE = "Проверьте значение."
+PASSWORDS_DIFFER = "Пароли не совпадают."
+
+
+def field_messages(errors: Iterable[Mapping[str, Any]], *, skip: int = 0) -> dict[str, str]:
+    """One Russian message per field from pydantic errors (``skip`` leading location parts,
+    e.g. 1 for FastAPI's ``("body", field)``); the first error of a field wins."""
+    messages: dict[str, str] = {}
+    for err in errors:
+        loc = tuple(err["loc"])[skip:]
+        field = str(loc[0]) if loc else "form"
+        if field in messages:
+            continue
+        error = (err.get("ctx") or {}).get("error")
+        if err["type"] == "value_error" and isinstance(error, ValueError):
+            messages[field] = str(error)
+        elif err["type"] in ("missing", "string_type"):
+            messages[field] = FIELD_REQUIRED
+        else:
+            messages[field] = CHECK_VALUE
+    return messages
+
+
+def confirmed(field: str, confirmation: str, message: str = PASSWORDS_DIFFER) -> Callable[..., Any]:
+    """A wrap ``model_validator``: ``confirmation`` must repeat ``field`` as typed. Told
+    beside the other mistakes (even when ``field`` itself is refused, as a form does)."""
+
+    def check(cls: type, data: Any, handler: Callable[[Any], Any]) -> Any:
+        raw = data if isinstance(data, Mapping) else getattr(data, "__dict__", {})
+        typed, repeated = raw.get(field, ""), raw.get(confirmation, "")
+        if not isinstance(typed, str) or not isinstance(repeated, str) or typed == repeated:
+            return handler(data)
+        line_errors: list[InitErrorDetails] = []
+        try:
+            handler(data)
+        except ValidationError as exc:
+            line_errors = [_again(err) for err in exc.errors()]
+        if not any(tuple(err["loc"])[:1] == (confirmation,) for err in line_errors):
+            line_errors.append(
+                {"type": "value_error", "loc": (confirmation,), "input": repeated, "ctx": {"error": ValueError(message)}}
+            )
+        raise ValidationError.from_exception_data(cls.__name__, line_errors)
+
+    return check
+
+
+def _again(err: Mapping[str, Any]) -> InitErrorDetails:
+    details: InitErrorDetails = {"type": err["type"], "loc": tuple(err["loc"]), "input": err.get("input")}
+    if err.get("ctx"):
+        details["ctx"] = err["ctx"]
+    return details

@@ -12,7 +12,6 @@ from sqlmodel import Session, select
 from api.deps import AppContext
 from api.errors import refusal_for
 from api.services import contracts
-from api.services import registration as svc
 from lkk.billing.codes import issue_code
 from lkk.billing.errors import BindingFieldsInvalid, BindingRefused, ContractNotBound
 from lkk.billing.export_files import read_export
@@ -24,7 +23,7 @@ from lkk.temporal import onboarding_workflow_id
 from lkk.timeutil import utcnow
 from tests.billing.support import CLOSED_LEGAL, FAST_HASHER, OPEN_ENTREPRENEUR, OPEN_LEGAL, SAMPLE_JSON
 from tests.conftest import MailSinkProcess
-from tests.harness import confirmation_token, sign_up, unique_login
+from tests.harness import confirm, confirmation_token, sign_up, unique_login
 from workflows.messages import BindStatus
 
 __all__ = [
@@ -83,7 +82,7 @@ async def confirmed_cabinet(ctx: AppContext, mailsink: MailSinkProcess, engine: 
     email = f"{login}@example.ru"
     await sign_up(ctx, login)
     token = await confirmation_token(mailsink.mailbox, email)
-    confirmed = await svc.confirm(ctx, token)
+    confirmed = await confirm(ctx, token)
     assert confirmed.outcome.value == "confirmed"
     return Cabinet(account_by_login(engine, login), login, email)
 

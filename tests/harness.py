@@ -15,9 +15,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.deps import AppContext
-from api.forms import parse_registration
 from api.services import registration as svc
+from lkk.models import SignupCreate
 from lkk.settings import Settings
+from lkk.store import session_for
 from tests.mailbox import Mailbox, links
 from worker import WORKFLOWS, build_activities
 
@@ -62,13 +63,16 @@ def form_data(login: str, *, email: str | None = None, password: str = PASSWORD,
 
 
 async def sign_up(ctx: AppContext, login: str, **kwargs: str) -> svc.Registered:
-    form, errors = parse_registration(
-        form_data(login, **kwargs),
-        password_min=ctx.settings.password_min_length,
-        password_max=ctx.settings.password_max_length,
-    )
-    assert form is not None, errors
-    return await svc.register(ctx, form)
+    """The form's sign-up through the service (the captcha is the route's, not checked here)."""
+    signup = SignupCreate.model_validate(form_data(login, **kwargs), context={"settings": ctx.settings})
+    with session_for(ctx.engine) as db:
+        return await svc.register(ctx, db, signup)
+
+
+async def confirm(ctx: AppContext, token: str) -> svc.Confirmation:
+    """The confirmation link, through the service, as ``POST /confirm`` does."""
+    with session_for(ctx.engine) as db:
+        return await svc.confirm(ctx, db, token)
 
 
 def context(settings: Settings, engine: Engine, client: Client) -> AppContext:

@@ -23,7 +23,7 @@ from temporalio.worker import Replayer
 
 from lkk.billing.models import BindingEvent
 from lkk.settings import Settings
-from lkk.store import signups
+from lkk.store import session_for, signups
 from lkk.timeutil import utcnow
 from tests import binding_harness as contracts
 from tests.binding_harness import (
@@ -293,7 +293,7 @@ async def test_binding_while_awaiting_email_counts_as_confirmation(
         login = unique_login()
         registered = await sign_up(ctx, login)
         token = await confirmation_token(mailsink.mailbox, f"{login}@example.ru")
-        assert signups.confirm(engine, token, now=utcnow()).outcome is signups.ConfirmOutcome.CONFIRMED  # DB only
+        assert signups.confirm(session_for(engine), token, now=utcnow()).outcome is signups.ConfirmOutcome.CONFIRMED  # DB only
         workflow_id = f"onboarding-{registered.account_id}"
         assert (await _state(env, workflow_id)).stage is OnboardingStage.AWAITING_EMAIL
 

@@ -19,7 +19,7 @@ from api.services.login import EMAIL_NOT_CONFIRMED, INVALID_CREDENTIALS
 from api.services.passwords import RESET_ANSWER
 from lkk import validation
 from lkk.settings import Settings
-from lkk.store import login_throttle
+from lkk.store import login_throttle, session_for
 from lkk.timeutil import utcnow
 from tests.burst import burst
 from tests.conftest import CAPTCHA_TEST_ANSWER, MailSinkProcess
@@ -74,7 +74,7 @@ async def test_a_locked_login_opens_with_the_mailed_password_and_one_letter_tell
             assert locked_page.status_code == 429 and LOCKED in locked_page.text and "captcha_answer" in locked_page.text
             used = await log_in(owner, login, otp, captcha_answer=CAPTCHA_TEST_ANSWER)
             assert used.status_code == 303 and used.headers["location"] == "/password/set"
-            state = login_throttle.state(engine, w.settings, validation.login_key(login), now=utcnow())
+            state = login_throttle.state(session_for(engine), w.settings, validation.login_key(login), now=utcnow())
             assert state.failures == 0 and state.locked_until is None, "a completed recovery clears the lock"
 
             chosen = await post_form(

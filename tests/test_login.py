@@ -19,7 +19,7 @@ from lkk import validation
 from lkk.models import WebSession
 from lkk.security.passwords import hash_password, needs_rehash
 from lkk.settings import Settings
-from lkk.store import login_throttle, web_sessions
+from lkk.store import login_throttle, session_for, web_sessions
 from lkk.timeutil import utcnow
 from tests.conftest import CAPTCHA_TEST_ANSWER
 from tests.harness import PASSWORD, unique_login
@@ -58,7 +58,7 @@ async def test_login_opens_a_hardened_session_and_logout_ends_it(settings: Setti
         bye = await post_form(web, "/profile", "/logout", {})
         assert bye.status_code == 303 and bye.headers["location"] == "/login"
         assert (await web.get("/profile")).headers["location"] == "/login"
-        assert web_sessions.resolve(engine, settings, token, now=utcnow()) is None
+        assert web_sessions.resolve(session_for(engine), settings, token, now=utcnow()) is None
 
     secure = settings.model_copy(update={"public_base_url": "https://lkk.example.ru"})
     async with web_client(secure, engine) as web:
@@ -147,7 +147,7 @@ async def test_failures_bring_captcha_then_growing_lockouts_that_survive_a_resta
     lockouts = []
     for step in range(8):
         moment = now + timedelta(hours=step + 1)  # after each lockout has run out
-        reserved = login_throttle.reserve(engine, config, key, now=moment, captcha_solved=True)
+        reserved = login_throttle.reserve(session_for(engine), config, key, now=moment, captcha_solved=True)
         assert reserved.granted and reserved.newly_locked
         state = reserved.state
         assert state.locked_until is not None
@@ -156,10 +156,10 @@ async def test_failures_bring_captcha_then_growing_lockouts_that_survive_a_resta
     assert set(lockouts[5:]) == {config.login_lockout_max_seconds}
 
     # Once the lockout is over, the right password works and takes back its own count.
-    login_throttle.clear(engine, key)
+    login_throttle.clear(session_for(engine), key)
     async with web_client(config, engine) as web:
         assert (await log_in(web, login, PASSWORD)).status_code == 303
-    assert login_throttle.state(engine, config, key, now=utcnow()).failures == 0
+    assert login_throttle.state(session_for(engine), config, key, now=utcnow()).failures == 0
 
 
 async def test_per_ip_rate_limit_on_failed_logins(settings: Settings, engine: Engine) -> None:
@@ -206,13 +206,13 @@ async def test_sessions_end_after_idle_and_absolute_timeouts(settings: Settings,
     config = settings.model_copy(update={"session_idle_seconds": 600, "session_absolute_seconds": 3600})
     account_id = make_active_account(engine, config, unique_login(), PASSWORD)
     start = utcnow()
-    idle = web_sessions.open_session(engine, config, account_id, now=start)
-    assert web_sessions.resolve(engine, config, idle, now=start + timedelta(seconds=599)) is not None
-    assert web_sessions.resolve(engine, config, idle, now=start + timedelta(seconds=599 + 601)) is None
-    busy = web_sessions.open_session(engine, config, account_id, now=start)
+    idle = web_sessions.open_session(session_for(engine), config, account_id, now=start)
+    assert web_sessions.resolve(session_for(engine), config, idle, now=start + timedelta(seconds=599)) is not None
+    assert web_sessions.resolve(session_for(engine), config, idle, now=start + timedelta(seconds=599 + 601)) is None
+    busy = web_sessions.open_session(session_for(engine), config, account_id, now=start)
     for minute in range(5, 60, 5):  # active every 5 minutes: the idle timeout slides...
-        assert web_sessions.resolve(engine, config, busy, now=start + timedelta(minutes=minute)) is not None
-    assert web_sessions.resolve(engine, config, busy, now=start + timedelta(minutes=60, seconds=1)) is None  # ...the absolute one does not
+        assert web_sessions.resolve(session_for(engine), config, busy, now=start + timedelta(minutes=minute)) is not None
+    assert web_sessions.resolve(session_for(engine), config, busy, now=start + timedelta(minutes=60, seconds=1)) is None  # ...the absolute one does not
 
 
 async def test_log_out_everywhere_ends_every_session(settings: Settings, engine: Engine) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from lkk import validation
 from lkk.settings import Settings
-from lkk.store import login_throttle
+from lkk.store import login_throttle, session_for
 from lkk.timeutil import utcnow
 from tests.burst import RawResponse, burst
 from tests.conftest import CAPTCHA_TEST_ANSWER
@@ -65,7 +65,7 @@ async def test_a_burst_with_captcha_checks_at_most_the_lockout_threshold(setting
             "/api/v1/session", json={"login": login, "password": PASSWORD, "captcha_answer": CAPTCHA_TEST_ANSWER}
         )
         assert right.status_code == 429 and right.json()["outcome"] == "locked"
-    state = login_throttle.state(engine, config, validation.login_key(login), now=utcnow())
+    state = login_throttle.state(session_for(engine), config, validation.login_key(login), now=utcnow())
     assert state.failures == config.login_lockout_after_failures and state.locked_until is not None
 
 

@@ -17,10 +17,10 @@ from sqlalchemy.engine import Engine
 from temporalio.testing import ActivityEnvironment
 
 from activities.signup import SignupActivities
-from lkk import validation
 from lkk.mail.sender import MailRejected, OutgoingMail, SmtpSender
+from lkk.models import SignupBase
 from lkk.settings import Settings
-from lkk.store import signups
+from lkk.store import session_for, signups
 from lkk.temporal import onboarding_workflow_id
 from lkk.timeutil import utcnow
 from tests.conftest import MailSinkProcess
@@ -29,15 +29,11 @@ from workflows.messages import SendConfirmationInput
 
 def _pending_signup(engine: Engine, login: str, address: str) -> str:
     now = utcnow()
-    return signups.reserve(
-        engine,
-        signups.NewSignup(
-            login=login, login_key=validation.login_key(login), email=address, email_key=validation.email_key(address),
-            phone=None, password_hash="$argon2id$not-a-real-hash",
-        ),
-        now=now,
-        claim_until=now + timedelta(minutes=15),
-    )
+    with session_for(engine) as db:
+        return signups.reserve(
+            db, SignupBase(login=login, email=address), "$argon2id$not-a-real-hash",
+            now=now, claim_until=now + timedelta(minutes=15),
+        )
 
 
 def _send(settings: Settings, engine: Engine, account_id: str, *, seq: int, attempt: int) -> None:

@@ -19,7 +19,7 @@ from lkk.settings import Settings
 from lkk.store import signups
 from lkk.temporal import onboarding_workflow_id
 from tests.conftest import MailSinkProcess
-from tests.harness import confirmation_token, context, history_text, running_worker, sign_up, unique_login
+from tests.harness import confirm, confirmation_token, context, history_text, running_worker, sign_up, unique_login
 from workflows.messages import OnboardingResult, OnboardingStage
 from workflows.onboarding import OnboardingWorkflow
 
@@ -62,7 +62,7 @@ async def test_smtp_down_for_an_hour_delays_the_email_but_keeps_the_signup(
         state = await handle.query(OnboardingWorkflow.state)
         assert state.emails_sent == 1 and state.mail_problem is None
 
-        assert (await svc.confirm(ctx, token)).outcome is signups.ConfirmOutcome.CONFIRMED
+        assert (await confirm(ctx, token)).outcome is signups.ConfirmOutcome.CONFIRMED
         await time_skipping_env.sleep(timedelta(seconds=1))  # let the signal be processed
         state = await handle.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_CONTRACT  # the sign-up survived the outage

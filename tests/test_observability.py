@@ -17,13 +17,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
-from api.services import registration as svc
 from lkk.logging_setup import make_handler
 from lkk.models import Account
 from lkk.settings import LogFormat, Settings
 from lkk.temporal import onboarding_workflow_id
 from tests.conftest import MailSinkProcess, free_port, wait_http
-from tests.harness import PASSWORD, confirmation_token, context, running_worker, sign_up, token_from, unique_login
+from tests.harness import PASSWORD, confirm, confirmation_token, context, running_worker, sign_up, token_from, unique_login
 from tests.stack import running_stack
 from tests.test_registration_e2e import _csrf, _register
 from workflows.messages import OnboardingResult, OnboardingStage
@@ -67,7 +66,7 @@ async def test_onboarding_logs_are_json_with_workflow_id_and_no_secrets(
         email = f"{login}@example.ru"
         registered = await sign_up(ctx, login)
         token = await confirmation_token(mailsink.mailbox, email)
-        assert (await svc.confirm(ctx, token)).session_token
+        assert (await confirm(ctx, token)).session_token
         workflow_id = onboarding_workflow_id(registered.account_id)
         await time_skipping_env.sleep(timedelta(seconds=1))  # the confirmation signal is processed
         state = await client.get_workflow_handle(workflow_id).query(OnboardingWorkflow.state)

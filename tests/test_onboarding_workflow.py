@@ -13,11 +13,20 @@ from temporalio.testing import WorkflowEnvironment
 from api.services import registration as svc
 from lkk.models import Account, AccountStatus, ConfirmationToken
 from lkk.settings import Settings
-from lkk.store import signups
+from lkk.store import session_for, signups
 from lkk.temporal import onboarding_workflow_id
 from lkk.timeutil import utcnow
 from tests.conftest import MailSinkProcess
-from tests.harness import PASSWORD, confirmation_token, context, history_text, running_worker, sign_up, unique_login
+from tests.harness import (
+    PASSWORD,
+    confirm,
+    confirmation_token,
+    context,
+    history_text,
+    running_worker,
+    sign_up,
+    unique_login,
+)
 from workflows.messages import OnboardingStage
 from workflows.onboarding import OnboardingWorkflow
 
@@ -39,7 +48,7 @@ async def test_confirm_activates_account_and_opens_contract_stage(
         registered = await sign_up(ctx, login)
         token = await confirmation_token(mailsink.mailbox, f"{login}@example.ru")
 
-        confirmation = await svc.confirm(ctx, token)
+        confirmation = await confirm(ctx, token)
         assert confirmation.outcome is signups.ConfirmOutcome.CONFIRMED
         assert confirmation.session_token
 
@@ -63,8 +72,8 @@ async def test_double_confirm_is_harmless(
         await sign_up(ctx, login)
         token = await confirmation_token(mailsink.mailbox, f"{login}@example.ru")
 
-        first = await svc.confirm(ctx, token)
-        second = await svc.confirm(ctx, token)
+        first = await confirm(ctx, token)
+        second = await confirm(ctx, token)
         assert first.outcome is signups.ConfirmOutcome.CONFIRMED
         assert second.outcome is signups.ConfirmOutcome.ALREADY_CONFIRMED
         assert second.session_token is None  # a used link never logs anyone in again
@@ -95,7 +104,7 @@ async def test_unconfirmed_signup_expires_after_72_hours_and_frees_login(
             assert session.exec(select(ConfirmationToken)).all() == []
 
         # Confirming after expiry says so; the login and e-mail are free again.
-        late = await svc.confirm(ctx, token)
+        late = await confirm(ctx, token)
         assert late.outcome in (signups.ConfirmOutcome.INVALID, signups.ConfirmOutcome.EXPIRED)
         again = await sign_up(ctx, login)
         assert again.account_id != registered.account_id
@@ -127,8 +136,8 @@ async def test_resend_has_cooldown_limit_and_kills_older_links(
         assert (await svc.resend(ctx, registered.account_id)).outcome is svc.ResendOutcome.LIMIT
 
         newest_token = await confirmation_token(mailsink.mailbox, email, count=1 + sent)
-        assert (await svc.confirm(ctx, first_token)).outcome is signups.ConfirmOutcome.INVALID
-        assert (await svc.confirm(ctx, newest_token)).outcome is signups.ConfirmOutcome.CONFIRMED
+        assert (await confirm(ctx, first_token)).outcome is signups.ConfirmOutcome.INVALID
+        assert (await confirm(ctx, newest_token)).outcome is signups.ConfirmOutcome.CONFIRMED
         handle = client.get_workflow_handle_for(OnboardingWorkflow.run, onboarding_workflow_id(registered.account_id))
         state = await handle.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_CONTRACT
@@ -149,7 +158,7 @@ async def test_history_holds_no_password_hash_or_link_token(
         await time_skipping_env.sleep(timedelta(seconds=61))
         await svc.resend(ctx, registered.account_id)
         second = await confirmation_token(mailsink.mailbox, email, count=2)
-        await svc.confirm(ctx, second)
+        await confirm(ctx, second)
         handle = client.get_workflow_handle_for(OnboardingWorkflow.run, onboarding_workflow_id(registered.account_id))
         state = await handle.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_CONTRACT  # the confirmation is in the history
@@ -175,7 +184,7 @@ async def test_confirmation_wins_the_race_with_expiry_in_the_database(
         registered = await sign_up(ctx, login)
         token = await confirmation_token(mailsink.mailbox, f"{login}@example.ru")
         # Activate in the database only (what the API does before its signal).
-        outcome = signups.confirm(engine, token, now=utcnow())
+        outcome = signups.confirm(session_for(engine), token, now=utcnow())
         assert outcome.outcome is signups.ConfirmOutcome.CONFIRMED
 
         handle = client.get_workflow_handle_for(OnboardingWorkflow.run, onboarding_workflow_id(registered.account_id))

@@ -22,15 +22,14 @@ from sqlmodel import Session
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from api.services import registration as svc
-from lkkctl import ops
 from lkk.models import Account, AccountStatus
 from lkk.settings import Settings
 from lkk.store import signups
 from lkk.temporal import onboarding_workflow_id
 from lkk.timeutil import as_utc
+from lkkctl import ops
 from tests.conftest import MailSinkProcess, tool
-from tests.harness import confirmation_token, context, running_worker, sign_up, unique_login
+from tests.harness import confirm, confirmation_token, context, running_worker, sign_up, unique_login
 from tests.workflow_variants import OnboardingWithBugAfterEmail, OnboardingWithExtraTimer
 from worker import WORKFLOWS
 from workflows.messages import OnboardingStage, OnboardingState
@@ -94,7 +93,7 @@ async def test_bug_in_workflow_code_fix_deploy_and_reset_loses_nothing(
             await _wait_stuck(client, ids[name])
         for name in ("continues", "reset"):
             # The server accepts the signal and keeps it (buffered while a task is in flight).
-            confirmation = await svc.confirm(ctx, tokens[name])
+            confirmation = await confirm(ctx, tokens[name])
             assert confirmation.outcome is signups.ConfirmOutcome.CONFIRMED
 
     # 3. Ops: find the stuck runs; check the fix against their histories before deploying
@@ -127,7 +126,7 @@ async def test_bug_in_workflow_code_fix_deploy_and_reset_loses_nothing(
         late = client.get_workflow_handle(ids["late"])
         state = await late.query(OnboardingWorkflow.state)
         assert state.stage is OnboardingStage.AWAITING_EMAIL and state.emails_sent >= 1
-        assert (await svc.confirm(ctx, tokens["late"])).outcome is signups.ConfirmOutcome.CONFIRMED
+        assert (await confirm(ctx, tokens["late"])).outcome is signups.ConfirmOutcome.CONFIRMED
         assert (await _confirmed_state(client, ids["late"])).stage is OnboardingStage.AWAITING_CONTRACT
 
         # 5. Nothing left stuck; every account is active; the old runs of the reset ones are closed.

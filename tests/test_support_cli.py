@@ -13,11 +13,10 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api.services import registration as svc
 from lkk.settings import Settings
 from lkk.temporal import onboarding_workflow_id, ui_link
 from tests.conftest import ROOT, MailSinkProcess, env_for
-from tests.harness import confirmation_token, context, running_worker, sign_up, unique_login
+from tests.harness import confirm, confirmation_token, context, running_worker, sign_up, unique_login
 from workflows.messages import OnboardingResult, OnboardingStage
 from workflows.onboarding import OnboardingWorkflow
 
@@ -61,7 +60,7 @@ async def test_support_find_and_ops_replay_commands(
         ctx = context(cfg, engine, client)
         confirmed, pending, expired = unique_login("sup-ok"), unique_login("sup-wait"), unique_login("sup-exp")
         ok_id = onboarding_workflow_id((await sign_up(ctx, confirmed)).account_id)
-        await svc.confirm(ctx, await confirmation_token(mailsink.mailbox, f"{confirmed}@example.ru"))
+        await confirm(ctx, await confirmation_token(mailsink.mailbox, f"{confirmed}@example.ru"))
         ok_run = await _waiting_for_contract(client, ok_id)
         pending_id = onboarding_workflow_id((await sign_up(ctx, pending)).account_id)
         await confirmation_token(mailsink.mailbox, f"{pending}@example.ru")

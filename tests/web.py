@@ -20,12 +20,11 @@ from temporalio.client import Client
 
 from api.deps import AppContext
 from api.main import create_app
-from lkk import validation
 from lkk.db import session_scope
-from lkk.models import Account, AccountStatus
+from lkk.models import Account, AccountStatus, SignupBase
 from lkk.security.passwords import hash_password
 from lkk.settings import Settings
-from lkk.store import signups
+from lkk.store import session_for, signups
 from lkk.timeutil import utcnow
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -134,19 +133,11 @@ def make_active_account(engine: Engine, settings: Settings, login: str, password
     """An active (e-mail confirmed) account straight in the database."""
     now = utcnow()
     email = email or f"{login}@example.ru"
-    account_id = signups.reserve(
-        engine,
-        signups.NewSignup(
-            login=login,
-            login_key=validation.login_key(login),
-            email=email,
-            email_key=validation.email_key(email),
-            phone=None,
-            password_hash=hash_password(settings, password),
-        ),
-        now=now,
-        claim_until=now + timedelta(minutes=5),
-    )
+    with session_for(engine) as db:
+        account_id = signups.reserve(
+            db, SignupBase(login=login, email=email), hash_password(settings, password),
+            now=now, claim_until=now + timedelta(minutes=5),
+        )
     with session_scope(engine) as session:
         session.exec(
             update(Account)

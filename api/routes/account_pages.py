@@ -11,10 +11,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.cookies import session_token_of, set_session_cookie
 from api.csrf import CSRF_GUARD
 from api.flash import Notice, clear_flash, read_flash, set_flash
-from api.deps import Ctx, CurrentAccount, cabinet_gate
+from api.deps import Ctx, CurrentAccount, DbSession, cabinet_gate
+from api.errors import refusal_for
 from api.ratelimit import rate_limit
 from api.routes.contracts_pages import render_profile
 from api.services import passwords as password_svc
+from lkk.errors import PasswordRejected
+from lkk.models import PasswordChange
 
 router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD])
 
@@ -41,18 +44,18 @@ async def profile(request: Request, ctx: Ctx, account: CurrentAccount) -> Respon
 async def change_password(
     request: Request,
     ctx: Ctx,
+    db: DbSession,
     account: CurrentAccount,
-    current_password: Annotated[str, Form()] = "",
-    new_password: Annotated[str, Form()] = "",
-    new_password_confirm: Annotated[str, Form()] = "",
+    change: Annotated[PasswordChange, Form()],
 ) -> Response:
     if (redirect := cabinet_gate(account)) is not None:
         return redirect
     assert account is not None
     try:
-        changed = await password_svc.change_password(ctx, account, current_password, new_password, new_password_confirm)
-    except password_svc.PasswordRejected as rejected:
-        return await render_profile(request, ctx, account, password_errors=rejected.errors, status_code=422)
+        changed = await password_svc.change_password(ctx, db, account, change)
+    except PasswordRejected as rejected:
+        errors = refusal_for(rejected).fields
+        return await render_profile(request, ctx, account, password_errors=errors, status_code=422)
     response = RedirectResponse("/profile", status_code=303)
     set_session_cookie(response, ctx.settings, changed.session_token)
     set_flash(response, ctx.settings, changed.session_token, Notice.PASSWORD_CHANGED)

@@ -12,11 +12,12 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.cookies import clear_session_cookie, session_token_of, set_session_cookie
-from api.deps import Ctx, CurrentAccount
+from api.deps import Ctx, CurrentAccount, DbSession
 from api.ratelimit import client_ip, limiter_of, rate_limit
 from api.services import login as login_svc
 from api.services import passwords as password_svc
 from api.services import registration as registration_svc
+from lkk.models import PasswordChange, ResetRequest
 from lkk.store import web_sessions
 
 router = APIRouter(prefix="/api/v1", tags=["login"])
@@ -45,19 +46,8 @@ class LoginProblem(BaseModel):
     )
 
 
-class ResetIn(BaseModel):
-    login: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=1, max_length=320)
-
-
 class MessageOut(BaseModel):
     detail: str
-
-
-class PasswordIn(BaseModel):
-    current_password: str = Field(default="", max_length=1024, description="Not needed right after recovery.")
-    new_password: str = Field(max_length=1024)
-    new_password_confirm: str = Field(max_length=1024)
 
 
 class PasswordProblem(BaseModel):
@@ -70,12 +60,12 @@ class PasswordProblem(BaseModel):
     response_model=LoginOut,
     responses={401: {"model": LoginProblem}, 403: {"model": LoginProblem}, 429: {"model": LoginProblem}},
 )
-async def create_session(body: LoginIn, request: Request, ctx: Ctx) -> JSONResponse:
+async def create_session(body: LoginIn, request: Request, ctx: Ctx, db: DbSession) -> JSONResponse:
     """Log in. Unknown login and wrong password give the same 401 and message. The right
     password of a sign-up not confirmed yet gives 403 ``email_not_confirmed`` with a
     ``registration_handle`` for resending the link."""
     result = await login_svc.login(
-        ctx, limiter_of(request), client_ip(request), body.login.strip(), body.password, body.captcha_id, body.captcha_answer,
+        ctx, db, limiter_of(request), client_ip(request), body.login.strip(), body.password, body.captcha_id, body.captcha_answer,
         body.captcha_solution,
     )
     if result.session_token is not None:
@@ -106,22 +96,22 @@ async def create_session(body: LoginIn, request: Request, ctx: Ctx) -> JSONRespo
 
 
 @router.delete("/session", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_session(request: Request, ctx: Ctx) -> Response:
+async def delete_session(request: Request, ctx: Ctx, db: DbSession) -> Response:
     """Log out this session."""
     token = session_token_of(request, ctx.settings)
     if token:
-        await run_in_threadpool(web_sessions.close_session, ctx.engine, token)
+        await run_in_threadpool(web_sessions.close_session, db, token)
     response = Response(status_code=204)
     clear_session_cookie(response, ctx.settings)
     return response
 
 
 @router.delete("/sessions", status_code=status.HTTP_204_NO_CONTENT, responses={401: {"model": MessageOut}})
-async def delete_all_sessions(ctx: Ctx, account: CurrentAccount) -> Response:
+async def delete_all_sessions(ctx: Ctx, db: DbSession, account: CurrentAccount) -> Response:
     """Log out everywhere: every session of the account, this one included."""
     if account is None:
         return JSONResponse({"detail": "Войдите в личный кабинет."}, status_code=401)
-    await password_svc.log_out_everywhere(ctx, account.id)
+    await password_svc.log_out_everywhere(ctx, db, account.id)
     response = Response(status_code=204)
     clear_session_cookie(response, ctx.settings)
     return response
@@ -133,9 +123,9 @@ async def delete_all_sessions(ctx: Ctx, account: CurrentAccount) -> Response:
     response_model=MessageOut,
     dependencies=[rate_limit("password_reset")],
 )
-async def request_password_reset(body: ResetIn, ctx: Ctx) -> MessageOut:
+async def request_password_reset(body: ResetRequest, ctx: Ctx, db: DbSession) -> MessageOut:
     """«Сбросить пароль». Always 202 with the same text: it never tells whether the pair matched."""
-    await password_svc.request_reset(ctx, body.login.strip(), body.email.strip())
+    await password_svc.request_reset(ctx, db, body.login, body.email)
     return MessageOut(detail=password_svc.RESET_ANSWER)
 
 
@@ -145,22 +135,16 @@ async def request_password_reset(body: ResetIn, ctx: Ctx) -> MessageOut:
     responses={401: {"model": MessageOut}, 422: {"model": PasswordProblem}},
     dependencies=[rate_limit("password_change")],
 )
-async def change_password(body: PasswordIn, ctx: Ctx, account: CurrentAccount) -> JSONResponse:
+async def change_password(body: PasswordChange, ctx: Ctx, db: DbSession, account: CurrentAccount) -> JSONResponse:
     """Change the password (current + new twice), or set one right after recovery.
-    Every session is revoked; the response carries a new session cookie."""
+    Every session is revoked; the response carries a new session cookie. A refusal is
+    422 ``PasswordProblem`` (``api.errors``)."""
     if account is None:
         return JSONResponse({"detail": "Войдите в личный кабинет."}, status_code=401)
-    try:
-        if account.must_change_password:
-            changed = await password_svc.set_own_password(ctx, account, body.new_password, body.new_password_confirm)
-        else:
-            changed = await password_svc.change_password(
-                ctx, account, body.current_password, body.new_password, body.new_password_confirm
-            )
-    except password_svc.PasswordRejected as rejected:
-        return JSONResponse(
-            PasswordProblem(detail="Пароль не изменён.", errors=rejected.errors).model_dump(), status_code=422
-        )
+    if account.must_change_password:
+        changed = await password_svc.set_own_password(ctx, db, account, body)
+    else:
+        changed = await password_svc.change_password(ctx, db, account, body)
     response = JSONResponse(MessageOut(detail="Пароль изменён. Все другие сеансы входа завершены.").model_dump())
     set_session_cookie(response, ctx.settings, changed.session_token)
     return response

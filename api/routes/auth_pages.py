@@ -14,16 +14,18 @@ from api.captcha_view import Mode
 from api.cookies import clear_session_cookie, session_token_of, set_session_cookie, set_signup_cookie
 from api.csrf import CSRF_GUARD
 from api.flash import Notice, set_flash
-from api.deps import Ctx, CurrentAccount
-from api.forms import FIELD_REQUIRED
+from api.deps import Ctx, CurrentAccount, DbSession
+from api.forms import FormRoute, Submitted, form
 from api.ratelimit import client_ip, limiter_of, rate_limit
 from api.services import login as login_svc
 from api.services import passwords as password_svc
 from api.services import registration as registration_svc
 from api.templating import render
+from lkk.models import PasswordChange, ResetRequest
 from lkk.store import web_sessions
+from lkk.validation import FIELD_REQUIRED
 
-router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD])
+router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD], route_class=FormRoute)
 
 # Wrong login and wrong password share the status as well as the text.
 INVALID_STATUS = 401
@@ -62,6 +64,7 @@ async def login_page(request: Request, ctx: Ctx) -> HTMLResponse:
 async def login_submit(
     request: Request,
     ctx: Ctx,
+    db: DbSession,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     captcha_id: Annotated[str, Form()] = "",
@@ -86,14 +89,14 @@ async def login_submit(
             request, ctx, username=username, errors=empty, code=422, with_captcha=bool(captcha_id), mode=mode
         )
     result = await login_svc.login(
-        ctx, limiter_of(request), client_ip(request), username, password[:1024], captcha_id, captcha_answer,
+        ctx, db, limiter_of(request), client_ip(request), username, password[:1024], captcha_id, captcha_answer,
         captcha_solution,
     )
     outcome = result.outcome
     if result.session_token is not None:
         old = session_token_of(request, ctx.settings)
         if old:  # a fresh token on every login: no session fixation
-            await run_in_threadpool(web_sessions.close_session, ctx.engine, old)
+            await run_in_threadpool(web_sessions.close_session, db, old)
         target = "/password/set" if outcome is login_svc.LoginOutcome.MUST_CHANGE_PASSWORD else "/profile"
         response = RedirectResponse(target, status_code=303)
         set_session_cookie(response, ctx.settings, result.session_token)
@@ -137,19 +140,19 @@ async def login_submit(
 
 
 @router.post("/logout")
-async def logout(request: Request, ctx: Ctx) -> RedirectResponse:
+async def logout(request: Request, ctx: Ctx, db: DbSession) -> RedirectResponse:
     token = session_token_of(request, ctx.settings)
     if token:
-        await run_in_threadpool(web_sessions.close_session, ctx.engine, token)
+        await run_in_threadpool(web_sessions.close_session, db, token)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response, ctx.settings)
     return response
 
 
 @router.post("/logout/all")
-async def logout_everywhere(ctx: Ctx, account: CurrentAccount) -> RedirectResponse:
+async def logout_everywhere(ctx: Ctx, db: DbSession, account: CurrentAccount) -> RedirectResponse:
     if account is not None:
-        await password_svc.log_out_everywhere(ctx, account.id)
+        await password_svc.log_out_everywhere(ctx, db, account.id)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response, ctx.settings)
     return response
@@ -160,18 +163,18 @@ async def forgot_page(request: Request) -> HTMLResponse:
     return render(request, "forgot_password.html", {"values": {}, "errors": {}})
 
 
+async def _forgot_again(request: Request, shown: Submitted) -> Response:
+    values = {name: shown.values.get(name, "").strip() for name in ResetRequest.model_fields}
+    errors = {name: FIELD_REQUIRED if not values[name] else text for name, text in shown.errors.items()}
+    return render(request, "forgot_password.html", {"values": values, "errors": errors}, status_code=shown.status)
+
+
 @router.post("/password/forgot", response_class=HTMLResponse, dependencies=[rate_limit("password_reset")])
+@form(page=_forgot_again)
 async def forgot_submit(
-    request: Request,
-    ctx: Ctx,
-    login: Annotated[str, Form()] = "",
-    email: Annotated[str, Form()] = "",
+    request: Request, ctx: Ctx, db: DbSession, reset: Annotated[ResetRequest, Form()]
 ) -> HTMLResponse:
-    values = {"login": login.strip()[:200], "email": email.strip()[:320]}
-    errors = {name: FIELD_REQUIRED for name, value in values.items() if not value}
-    if errors:
-        return render(request, "forgot_password.html", {"values": values, "errors": errors}, status_code=422)
-    await password_svc.request_reset(ctx, values["login"], values["email"])
+    await password_svc.request_reset(ctx, db, reset.login, reset.email)
     # The same page whether or not the pair matched (see docs/security.md).
     return render(request, "forgot_password.html", {"values": {}, "errors": {}, "sent": password_svc.RESET_ANSWER})
 
@@ -185,20 +188,18 @@ async def set_password_page(request: Request, account: CurrentAccount) -> Respon
     return render(request, "set_password.html", {"errors": {}})
 
 
+async def _set_password_again(request: Request, shown: Submitted) -> Response:
+    return render(request, "set_password.html", {"errors": shown.errors}, status_code=shown.status)
+
+
 @router.post("/password/set", response_class=HTMLResponse, dependencies=[rate_limit("password_change")])
+@form(page=_set_password_again)
 async def set_password_submit(
-    request: Request,
-    ctx: Ctx,
-    account: CurrentAccount,
-    new_password: Annotated[str, Form()] = "",
-    new_password_confirm: Annotated[str, Form()] = "",
+    ctx: Ctx, db: DbSession, account: CurrentAccount, change: Annotated[PasswordChange, Form()]
 ) -> Response:
     if account is None:
         return RedirectResponse("/login", status_code=303)
-    try:
-        changed = await password_svc.set_own_password(ctx, account, new_password, new_password_confirm)
-    except password_svc.PasswordRejected as rejected:
-        return render(request, "set_password.html", {"errors": rejected.errors}, status_code=422)
+    changed = await password_svc.set_own_password(ctx, db, account, change)
     response = RedirectResponse("/profile", status_code=303)
     set_session_cookie(response, ctx.settings, changed.session_token)
     set_flash(response, ctx.settings, changed.session_token, Notice.PASSWORD_CHANGED)

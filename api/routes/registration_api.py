@@ -4,32 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api.captcha_view import checked_captcha
 from api.cookies import set_session_cookie
-from api.deps import Ctx
-from api.captcha_view import Mode
+from api.deps import Ctx, DbSession
+from api.forms import FormRoute, form
 from api.ratelimit import rate_limit
 from api.services import registration as svc
+from lkk.models import SignupCreate
 from lkk.store.signups import ConfirmOutcome
 from workflows.messages import OnboardingStage
 
-router = APIRouter(prefix="/api/v1", tags=["registration"])
-
-
-class RegistrationIn(BaseModel):
-    login: str = Field(max_length=200, examples=["ooo-romashka"])
-    email: str = Field(max_length=320, examples=["buh@romashka.example.ru"])
-    phone: str | None = Field(default=None, max_length=40, examples=["+7 912 345-67-89"])
-    password: str = Field(max_length=1024)
-    password_confirm: str = Field(max_length=1024)
-    captcha_id: str = Field(max_length=64)
-    captcha_answer: str = Field(default="", max_length=32, description="The characters of the picture.")
-    captcha_solution: str = Field(
-        default="", max_length=16, description="Or, without the picture: the number solving the challenge's puzzle."
-    )
+router = APIRouter(prefix="/api/v1", tags=["registration"], route_class=FormRoute)
 
 
 class RegistrationOut(BaseModel):
@@ -81,19 +70,12 @@ def _error(code: int, detail: str, errors: dict[str, str] | None = None) -> JSON
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RegistrationOut,
     responses={422: {"model": ErrorOut}, 409: {"model": ErrorOut}, 429: {"model": ErrorOut}, 503: {"model": ErrorOut}},
-    dependencies=[rate_limit("register")],
+    dependencies=[rate_limit("register"), Depends(checked_captcha)],
 )
-async def create_registration(body: RegistrationIn, ctx: Ctx) -> RegistrationOut | JSONResponse:
-    mode = Mode.NONVISUAL if body.captcha_solution and not body.captcha_answer else Mode.IMAGE
-    form, errors = await svc.check_form(ctx, body.model_dump(), mode)
-    if form is None:
-        return _error(422, "Проверьте поля формы.", errors)
-    try:
-        registered = await svc.register(ctx, form)
-    except svc.RegistrationRejected as rejected:
-        return _error(409, "Регистрация невозможна.", rejected.errors)
-    except svc.ServiceUnavailable:
-        return _error(503, svc.SERVICE_UNAVAILABLE)
+@form()
+async def create_registration(body: SignupCreate, ctx: Ctx, db: DbSession) -> RegistrationOut:
+    """Sign up; refusals (422 fields and captcha, 409 taken, 503) are ``ErrorOut``."""
+    registered = await svc.register(ctx, db, body)
     return RegistrationOut(registration_handle=registered.handle, stage=OnboardingStage.AWAITING_EMAIL)
 
 
@@ -107,10 +89,7 @@ async def resend_link(body: HandleIn, ctx: Ctx) -> ResendOut | JSONResponse:
     account_id = svc.read_handle(ctx, body.registration_handle)
     if account_id is None:
         return _error(400, "Неизвестная регистрация.")
-    try:
-        result = await svc.resend(ctx, account_id)
-    except svc.ServiceUnavailable:
-        return _error(503, svc.SERVICE_UNAVAILABLE)
+    result = await svc.resend(ctx, account_id)  # ServiceUnavailable: 503 (api.errors)
     out = ResendOut(outcome=result.outcome, retry_after_seconds=result.retry_after_seconds, resends_left=result.resends_left)
     codes = {
         svc.ResendOutcome.SENT: 202,
@@ -131,10 +110,7 @@ async def resend_link(body: HandleIn, ctx: Ctx) -> ResendOut | JSONResponse:
 )
 async def registration_status(body: HandleIn, ctx: Ctx) -> SignupStateOut | JSONResponse:
     account_id = svc.read_handle(ctx, body.registration_handle)
-    try:
-        state = await svc.signup_state(ctx, account_id) if account_id else None
-    except svc.ServiceUnavailable:
-        return _error(503, svc.SERVICE_UNAVAILABLE)
+    state = await svc.signup_state(ctx, account_id) if account_id else None  # ServiceUnavailable: 503
     if state is None:
         return _error(404, "Регистрация не найдена.")
     return SignupStateOut.model_validate({**state.model_dump(), "notice": svc.ended_notice(state)})
@@ -145,9 +121,9 @@ async def registration_status(body: HandleIn, ctx: Ctx) -> SignupStateOut | JSON
     response_model=ConfirmOut,
     responses={400: {"model": ConfirmOut}, 409: {"model": ConfirmOut}, 410: {"model": ConfirmOut}},
 )
-async def confirm_email(body: ConfirmIn, ctx: Ctx) -> JSONResponse:
+async def confirm_email(body: ConfirmIn, ctx: Ctx, db: DbSession) -> JSONResponse:
     """Confirm the e-mail with the link's token; on success the response logs the customer in."""
-    result = await svc.confirm(ctx, body.token)
+    result = await svc.confirm(ctx, db, body.token)
     codes = {
         ConfirmOutcome.CONFIRMED: 200,
         ConfirmOutcome.ALREADY_CONFIRMED: 409,

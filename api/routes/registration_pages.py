@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api import captcha_view
-from api.captcha_view import Mode
+from api.captcha_view import Mode, checked_captcha
 from api.cookies import clear_signup_cookie, set_session_cookie, set_signup_cookie, signup_handle_of
-from api.flash import Notice, set_flash
 from api.csrf import CSRF_GUARD
-from api.deps import Ctx
+from api.deps import Ctx, DbSession, get_context
+from api.flash import Notice, set_flash
+from api.forms import FormRoute, Submitted, form
 from api.ratelimit import rate_limit
 from api.services import registration as svc
 from api.templating import render
+from lkk.models import SignupBase, SignupCreate
 from lkk.ru_numbers import plural
 from lkk.store import signups
 from lkk.store.signups import ConfirmOutcome
 from lkk.timeutil import utcnow
 
-router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD])
-
-KEPT_FIELDS = ("login", "email", "phone")  # never the passwords
+router = APIRouter(include_in_schema=False, dependencies=[CSRF_GUARD], route_class=FormRoute)
 
 CONFIRM_MESSAGES = {
     ConfirmOutcome.ALREADY_CONFIRMED: (
@@ -70,50 +70,27 @@ async def _register_page(
     return render(request, "register.html", {"values": values, "errors": errors, "captcha": view}, status_code=code)
 
 
+async def _register_again(request: Request, shown: Submitted) -> Response:
+    """The form again: what the customer told about themselves kept (``SignupBase``'s
+    fields, never the passwords), the messages, a new captcha in the chosen mode."""
+    kept = {name: shown.values.get(name, "") for name in SignupBase.model_fields}
+    values = shown.values
+    mode = captcha_view.parse_mode(values.get("captcha_mode", ""), values.get("captcha_action", ""))
+    ctx = get_context(request)
+    return await _register_page(request, ctx, kept, shown.errors, shown.status, mode, focus_captcha=shown.again)
+
+
 @router.get("/register", response_class=HTMLResponse)
 async def register_form(request: Request, ctx: Ctx) -> HTMLResponse:
     return await _register_page(request, ctx, {}, {}, 200)
 
 
-@router.post("/register", response_class=HTMLResponse, dependencies=[rate_limit("register")])
+@router.post("/register", response_class=HTMLResponse, dependencies=[rate_limit("register"), Depends(checked_captcha)])
+@form(page=_register_again)
 async def register_submit(
-    request: Request,
-    ctx: Ctx,
-    login: Annotated[str, Form()] = "",
-    email: Annotated[str, Form()] = "",
-    phone: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    password_confirm: Annotated[str, Form()] = "",
-    captcha_id: Annotated[str, Form()] = "",
-    captcha_answer: Annotated[str, Form()] = "",
-    captcha_solution: Annotated[str, Form()] = "",
-    captcha_mode: Annotated[str, Form()] = "",
-    captcha_action: Annotated[str, Form()] = "",
+    ctx: Ctx, db: DbSession, signup: Annotated[SignupCreate, Form()]
 ) -> Response:
-    mode = captcha_view.parse_mode(captcha_mode, captcha_action)
-    data = {
-        "login": login,
-        "email": email,
-        "phone": phone,
-        "password": password,
-        "password_confirm": password_confirm,
-        "captcha_id": captcha_id,
-        "captcha_answer": captcha_answer,
-        "captcha_solution": captcha_solution,
-    }
-    kept = {key: data[key] for key in KEPT_FIELDS}
-    if captcha_view.parse_action(captcha_action) is not None:
-        # «Другой код» / «Не могу прочитать код» without JavaScript: the same form, values kept.
-        return await _register_page(request, ctx, kept, {}, 200, mode, focus_captcha=True)
-    form, errors = await svc.check_form(ctx, data, mode)
-    if form is None:
-        return await _register_page(request, ctx, kept, errors, 422, mode)
-    try:
-        registered = await svc.register(ctx, form)
-    except svc.RegistrationRejected as rejected:
-        return await _register_page(request, ctx, kept, rejected.errors, 422, mode)
-    except svc.ServiceUnavailable:
-        return await _register_page(request, ctx, kept, {"form": svc.SERVICE_UNAVAILABLE}, 503, mode)
+    registered = await svc.register(ctx, db, signup)
     response = RedirectResponse("/register/sent", status_code=303)
     set_signup_cookie(response, ctx.settings, registered.handle)
     return response
@@ -161,17 +138,19 @@ async def register_resend(request: Request, ctx: Ctx) -> HTMLResponse:
 
 
 @router.get("/confirm", response_class=HTMLResponse)
-async def confirm_page(request: Request, ctx: Ctx, token: str = "") -> HTMLResponse:
+async def confirm_page(request: Request, db: DbSession, token: str = "") -> HTMLResponse:
     # Only a button here: mail scanners that prefetch the link confirm nothing.
-    result = await run_in_threadpool(signups.peek_confirmation, ctx.engine, token, now=utcnow())
+    result = await run_in_threadpool(signups.peek_confirmation, db, token, now=utcnow())
     if result.outcome is not ConfirmOutcome.CONFIRMED:
         return _confirm_problem(request, result.outcome)
     return render(request, "confirm.html", {"token": token})
 
 
 @router.post("/confirm", response_class=HTMLResponse)
-async def confirm_submit(request: Request, ctx: Ctx, token: Annotated[str, Form()] = "") -> Response:
-    result = await svc.confirm(ctx, token)
+async def confirm_submit(
+    request: Request, ctx: Ctx, db: DbSession, token: Annotated[str, Form()] = ""
+) -> Response:
+    result = await svc.confirm(ctx, db, token)
     if result.outcome is not ConfirmOutcome.CONFIRMED or result.session_token is None:
         return _confirm_problem(request, result.outcome)
     response = RedirectResponse("/profile", status_code=303)

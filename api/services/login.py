@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AppContext
@@ -75,7 +76,8 @@ class LoginResult:
     session_token: str | None = None
     retry_after_seconds: int = 0
     captcha_required: bool = False  # show the captcha with the next attempt
-    account_id: str | None = None  # EMAIL_NOT_CONFIRMED only: whose confirmation link to offer again
+    # EMAIL_NOT_CONFIRMED: whose confirmation link to offer again; MUST_CHANGE_PASSWORD: whose notice to send
+    account_id: str | None = None
 
 
 class _Match(StrEnum):
@@ -91,8 +93,18 @@ class _Checked:
     creds: credentials.Credentials | None = None
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    username: str
+    password: str
+    captcha_id: str
+    captcha_answer: str
+    captcha_solution: str
+
+
 async def login(
     ctx: AppContext,
+    db: Session,
     limiter: RateLimiter,
     client_ip: str,
     username: str,
@@ -101,116 +113,117 @@ async def login(
     captcha_answer: str = "",
     captcha_solution: str = "",
 ) -> LoginResult:
-    # Both per-address rules count first and decide in the same step; "login_failures"
-    # is refunded below whenever no password turned out wrong.
-    retry = await run_in_threadpool(limiter.hit, "login", client_ip) or await run_in_threadpool(
-        limiter.hit, "login_failures", client_ip
-    )
-    if retry:
-        return LoginResult(LoginOutcome.RATE_LIMITED, retry_after_seconds=retry)
-    result = await _login(ctx, username, password, captcha_id, captcha_answer, captcha_solution)
-    if result.outcome not in (LoginOutcome.INVALID, LoginOutcome.LOCKED):
-        await run_in_threadpool(limiter.refund, "login_failures", client_ip)
+    """One thread hop for the whole attempt (limits, lockout, captcha, argon2, session);
+    then, after a recovery password opened the cabinet, its notice (Temporal)."""
+    now = utcnow()
+    attempt = _Attempt(username, password, captcha_id, captcha_answer, captcha_solution)
+    result = await run_in_threadpool(_limited_login, ctx, db, limiter, client_ip, attempt, now)
+    if result.outcome is LoginOutcome.MUST_CHANGE_PASSWORD and result.account_id is not None:
+        await password_svc.one_time_password_used(ctx, db, result.account_id, now)
     return result
 
 
-async def _login(
-    ctx: AppContext, username: str, password: str, captcha_id: str, captcha_answer: str, captcha_solution: str
+def _limited_login(
+    ctx: AppContext, db: Session, limiter: RateLimiter, client_ip: str, attempt: _Attempt, now: datetime
 ) -> LoginResult:
+    # Both per-address rules count first and decide in the same step; "login_failures"
+    # is refunded below whenever no password turned out wrong.
+    retry = limiter.hit("login", client_ip) or limiter.hit("login_failures", client_ip)
+    if retry:
+        return LoginResult(LoginOutcome.RATE_LIMITED, retry_after_seconds=retry)
+    result = _login(ctx, db, attempt, now)
+    if result.outcome not in (LoginOutcome.INVALID, LoginOutcome.LOCKED):
+        limiter.refund("login_failures", client_ip)
+    return result
+
+
+def _login(ctx: AppContext, db: Session, attempt: _Attempt, now: datetime) -> LoginResult:
     settings = ctx.settings
-    now = utcnow()
-    key = validation.login_key(username)
-    sent = bool(captcha_id or captcha_answer.strip() or captcha_solution)
-    reservation = await run_in_threadpool(
-        login_throttle.reserve, ctx.engine, settings, key, now=now, captcha_solved=False
-    )
+    key = validation.login_key(attempt.username)
+    sent = bool(attempt.captcha_id or attempt.captcha_answer.strip() or attempt.captcha_solution)
+    reservation = login_throttle.reserve(db, settings, key, now=now, captcha_solved=False)
     if not reservation.granted:
         # The captcha is consumed only when it is needed (past the threshold, or for the
         # one-time password during a lock), then the reservation is tried again with it.
-        solved = sent and await run_in_threadpool(
-            captcha.verify, ctx.engine, settings, captcha_id, captcha_answer, now=now, solution=captcha_solution
+        solved = sent and captcha.verify(
+            ctx.engine, settings, attempt.captcha_id, attempt.captcha_answer, now=now, solution=attempt.captcha_solution
         )
         if reservation.state.locked_seconds(now):
             if solved:  # the mailed one-time password still opens the cabinet
-                return await _one_time_during_lock(ctx, key, password, reservation.state, now)
+                return _one_time_during_lock(ctx, db, key, attempt.password, reservation.state, now)
             return _locked(reservation.state, now)
         if not solved:
             return LoginResult(LoginOutcome.CAPTCHA, captcha_required=True)
-        reservation = await run_in_threadpool(
-            login_throttle.reserve, ctx.engine, settings, key, now=now, captcha_solved=True
-        )
+        reservation = login_throttle.reserve(db, settings, key, now=now, captcha_solved=True)
         if not reservation.granted:  # locked by a concurrent attempt meanwhile
             return _locked(reservation.state, now)
     if reservation.newly_locked:
         metrics.LOGIN_LOCKOUTS.inc()
 
-    checked = await run_in_threadpool(_check, ctx, key, password, now)
+    checked = _check(ctx, db, key, attempt.password, now)
     if checked.match is _Match.UNCONFIRMED:
-        await run_in_threadpool(login_throttle.release, ctx.engine, settings, key)
+        login_throttle.release(db, settings, key)
         return LoginResult(LoginOutcome.EMAIL_NOT_CONFIRMED, account_id=checked.creds.account_id if checked.creds else None)
     if checked.match is _Match.ONE_TIME and checked.creds is not None:
-        if not await _use_one_time(ctx, checked.creds, now):
+        if not _use_one_time(db, checked.creds, now):
             checked = _Checked(_Match.NONE)  # used or replaced by a concurrent request a moment ago
     if checked.match is _Match.NONE or checked.creds is None:
         return LoginResult(
             LoginOutcome.INVALID,
             captcha_required=reservation.state.failures >= settings.login_captcha_after_failures,
         )
-    return await _logged_in(ctx, key, checked, now)
+    return _logged_in(ctx, db, key, checked, now)
 
 
 def _locked(throttle: login_throttle.ThrottleState, now: datetime) -> LoginResult:
     return LoginResult(LoginOutcome.LOCKED, retry_after_seconds=throttle.locked_seconds(now), captcha_required=True)
 
 
-async def _one_time_during_lock(
-    ctx: AppContext, key: str, password: str, throttle: login_throttle.ThrottleState, now: datetime
+def _one_time_during_lock(
+    ctx: AppContext, db: Session, key: str, password: str, throttle: login_throttle.ThrottleState, now: datetime
 ) -> LoginResult:
     """During a lock only the mailed one-time password is checked, never the account's
     own: the lock must not become an oracle for it. One argon2 check either way (a dummy
     hash without a recovery), so the answer's timing does not tell a recovery is pending.
     The one-time password is long, random, single use and mailed to the owner, and every
     try here costs a solved captcha and counts against the per-address limits."""
-    creds = await run_in_threadpool(credentials.for_login, ctx.engine, key, now=now) if key else None
+    creds = credentials.for_login(db, key, now=now) if key else None
     otp_hash = creds.otp_hash if creds is not None else None
-    matched = await run_in_threadpool(verify_or_dummy, ctx.settings, otp_hash, password)
-    if not matched or creds is None or not await _use_one_time(ctx, creds, now):
+    matched = verify_or_dummy(ctx.settings, otp_hash, password)
+    if not matched or creds is None or not _use_one_time(db, creds, now):
         return _locked(throttle, now)
-    return await _logged_in(ctx, key, _Checked(_Match.ONE_TIME, creds), now)
+    return _logged_in(ctx, db, key, _Checked(_Match.ONE_TIME, creds), now)
 
 
-async def _use_one_time(ctx: AppContext, creds: credentials.Credentials, now: datetime) -> bool:
-    return await run_in_threadpool(
-        credentials.use_one_time_password, ctx.engine, creds.account_id, creds.otp_hash or "", now=now
-    )
+def _use_one_time(db: Session, creds: credentials.Credentials, now: datetime) -> bool:
+    return credentials.use_one_time_password(db, creds.account_id, creds.otp_hash or "", now=now)
 
 
-async def _logged_in(ctx: AppContext, key: str, checked: _Checked, now: datetime) -> LoginResult:
+def _logged_in(ctx: AppContext, db: Session, key: str, checked: _Checked, now: datetime) -> LoginResult:
     assert checked.creds is not None
     account_id = checked.creds.account_id
     if checked.match is _Match.ONE_TIME:  # a completed recovery ends any lock
-        await run_in_threadpool(login_throttle.clear, ctx.engine, key)
+        login_throttle.clear(db, key)
     else:  # success takes back its own reservation
-        await run_in_threadpool(login_throttle.release, ctx.engine, ctx.settings, key)
-    token = await run_in_threadpool(web_sessions.open_session, ctx.engine, ctx.settings, account_id, now=now)
+        login_throttle.release(db, ctx.settings, key)
+    token = web_sessions.open_session(db, ctx.settings, account_id, now=now)
     if checked.match is _Match.ONE_TIME:
         log.info("account %s logged in with a recovery password; must set its own", account_id)
-        await password_svc.one_time_password_used(ctx, account_id, now)
-        return LoginResult(LoginOutcome.MUST_CHANGE_PASSWORD, session_token=token)
+        return LoginResult(LoginOutcome.MUST_CHANGE_PASSWORD, session_token=token, account_id=account_id)
     log.info("account %s logged in", account_id)
     return LoginResult(LoginOutcome.SUCCESS, session_token=token)
 
 
-def _check(ctx: AppContext, key: str, password: str, now: datetime) -> _Checked:
-    """Runs in a thread: the argon2 work (two verifications on every failure)."""
+def _check(ctx: AppContext, db: Session, key: str, password: str, now: datetime) -> _Checked:
+    """The argon2 work (two verifications on every failure)."""
     settings = ctx.settings
-    creds = credentials.for_login(ctx.engine, key, now=now) if key else None
+    creds = credentials.for_login(db, key, now=now) if key else None
     if verify_or_dummy(settings, creds.password_hash if creds else None, password) and creds is not None:
         if not creds.confirmed:
             verify_or_dummy(settings, None, password)  # the second check every failure makes
             return _Checked(_Match.UNCONFIRMED, creds)
         if not creds.must_change_password:
-            _rehash_if_needed(ctx, creds, password)
+            _rehash_if_needed(ctx, db, creds, password)
             return _Checked(_Match.PASSWORD, creds)
         # The mailed password was already used once: it opens nothing any more.
     if verify_or_dummy(settings, creds.otp_hash if creds else None, password) and creds is not None:
@@ -218,9 +231,8 @@ def _check(ctx: AppContext, key: str, password: str, now: datetime) -> _Checked:
     return _Checked(_Match.NONE)
 
 
-def _rehash_if_needed(ctx: AppContext, creds: credentials.Credentials, password: str) -> None:
+def _rehash_if_needed(ctx: AppContext, db: Session, creds: credentials.Credentials, password: str) -> None:
     if needs_rehash(ctx.settings, creds.password_hash):
         new_hash = hash_password(ctx.settings, password)
-        if credentials.rehash(ctx.engine, creds.account_id, creds.password_hash, new_hash):
+        if credentials.rehash(db, creds.account_id, creds.password_hash, new_hash):
             log.info("account %s password re-hashed at the current argon2 parameters", creds.account_id)
-

@@ -1,11 +1,14 @@
 """Sign-up use cases: register, resend the link, confirm the e-mail.
 
 Order of registration, and why it is crash-safe:
-1. validate the form and consume the captcha, in one round (``check_form``);
-2. hash the password (argon2id, in a thread: it is CPU-bound);
-3. reserve login + e-mail with a short claim (one DB transaction);
-4. start the onboarding workflow, whose first activity extends the claim.
-A crash after 3 leaves a claim that lapses by itself; a failed start in 4 releases it.
+1. validate the form and consume the captcha, in one round (the route's ``SignupCreate``
+   body and ``api.captcha_view.checked_captcha``, before this module is called);
+2. hash the password (argon2id) and reserve login + e-mail with a short claim (one DB
+   transaction), in one thread hop;
+3. start the onboarding workflow, whose first activity extends the claim.
+A crash after 2 leaves a claim that lapses by itself; a failed start in 3 releases it.
+Refusals are ``lkk.errors`` types (``SignupTaken``; ``ServiceUnavailable`` while Temporal
+is down); ``api.errors`` says how each is answered.
 """
 
 from __future__ import annotations
@@ -17,16 +20,17 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from api import captcha_view, unavailable
+from api import unavailable
 from api.deps import AppContext
-from api.forms import RegistrationForm, parse_registration
-from lkk import metrics, validation
+from lkk import metrics
 from lkk.logging_setup import workflow_extra
+from lkk.models import SignupCreate
 from lkk.security.passwords import hash_password
 from lkk.store import signups, web_sessions
 from lkk.temporal import onboarding_workflow_id
@@ -46,8 +50,6 @@ from workflows.search_attributes import LKK_LOGIN, LKK_STAGE
 
 log = logging.getLogger(__name__)
 
-LOGIN_TAKEN = "Этот логин уже занят. Придумайте другой."
-EMAIL_TAKEN = "Этот адрес электронной почты уже зарегистрирован. Войдите или восстановите пароль."
 # What the «Проверьте почту» page and the status API say when a sign-up ended early.
 UNDELIVERABLE_NOTICE = (
     "Письмо со ссылкой подтверждения не удалось доставить на указанный адрес электронной почты: "
@@ -60,12 +62,6 @@ SUPERSEDED_NOTICE = (
 )
 SERVICE_UNAVAILABLE = unavailable.MESSAGE
 ServiceUnavailable = unavailable.ServiceUnavailable  # Temporal could not be reached; nothing was kept
-
-
-class RegistrationRejected(Exception):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(", ".join(errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -90,67 +86,35 @@ def read_handle(ctx: AppContext, handle: str) -> str | None:
         return None
 
 
-async def check_form(
-    ctx: AppContext, data: dict[str, str], mode: captcha_view.Mode
-) -> tuple[RegistrationForm | None, dict[str, str]]:
-    """Every field and the captcha in the same round: a sign-up with mistakes is told
-    all of them at once. The captcha is consumed whatever the other fields say."""
-    settings = ctx.settings
-    form, errors = parse_registration(
-        data, password_min=settings.password_min_length, password_max=settings.password_max_length
-    )
-    problem = await captcha_view.check(
-        ctx, data.get("captcha_id") or "", data.get("captcha_answer") or "", data.get("captcha_solution") or "", mode
-    )
-    if problem:
-        errors[captcha_view.error_key(mode)] = problem
-    return (form if not errors else None), errors
-
-
-async def register(ctx: AppContext, form: RegistrationForm) -> Registered:
-    """Register a sign-up whose form (captcha included) passed ``check_form``."""
+async def register(ctx: AppContext, db: Session, signup: SignupCreate) -> Registered:
+    """Register a sign-up whose form (captcha included) was checked. Raises
+    ``SignupTaken`` or ``ServiceUnavailable``."""
     settings = ctx.settings
     _client(ctx)  # Temporal down: refuse before the login and e-mail are claimed
     now = utcnow()
-    password_hash = await run_in_threadpool(hash_password, settings, form.password)
-    signup = signups.NewSignup(
-        login=form.login,
-        login_key=validation.login_key(form.login),
-        email=form.email,
-        email_key=validation.email_key(form.email),
-        phone=form.phone,
-        password_hash=password_hash,
-    )
-    try:
-        account_id = await run_in_threadpool(
-            signups.reserve,
-            ctx.engine,
-            signup,
-            now=now,
-            claim_until=now + timedelta(seconds=settings.signup_claim_seconds),
-        )
-    except signups.SignupConflict as conflict:
-        errors = {}
-        if "login" in conflict.fields:
-            errors["login"] = LOGIN_TAKEN
-        if "email" in conflict.fields:
-            errors["email"] = EMAIL_TAKEN
-        raise RegistrationRejected(errors) from None
+    account_id = await run_in_threadpool(_reserve, ctx, db, signup, now)
     if settings.fault_pause_after_reserve_seconds:  # test-only fault hook, refused in production
         await asyncio.sleep(settings.fault_pause_after_reserve_seconds)
     try:
-        await _start_onboarding(ctx, account_id, form.login)
+        await _start_onboarding(ctx, account_id, signup.login)
     except Exception:
         log.exception(
             "could not start onboarding for sign-up %s; releasing it",
             account_id,
             extra=workflow_extra(onboarding_workflow_id(account_id)),
         )
-        await run_in_threadpool(signups.release, ctx.engine, account_id)
+        await run_in_threadpool(signups.release, db, account_id)
         raise ServiceUnavailable() from None
     metrics.SIGNUPS_STARTED.inc()
     log.info("sign-up %s started", account_id, extra=workflow_extra(onboarding_workflow_id(account_id)))
     return Registered(account_id=account_id, handle=handle_for(ctx, account_id))
+
+
+def _reserve(ctx: AppContext, db: Session, signup: SignupCreate, now: datetime) -> str:
+    """In a thread: the argon2 hash (CPU-bound), then the claim of login and e-mail."""
+    password_hash = hash_password(ctx.settings, signup.password)
+    claim_until = now + timedelta(seconds=ctx.settings.signup_claim_seconds)
+    return signups.reserve(db, signup, password_hash, now=now, claim_until=claim_until)
 
 
 async def _start_onboarding(ctx: AppContext, account_id: str, login: str) -> None:
@@ -246,21 +210,26 @@ class Confirmation:
     session_token: str | None = None
 
 
-async def confirm(ctx: AppContext, token: str) -> Confirmation:
-    """Activate the account, tell the workflow, and log the customer in."""
+async def confirm(ctx: AppContext, db: Session, token: str) -> Confirmation:
+    """Activate the account, log the customer in, and tell the workflow(s)."""
     now = utcnow()
-    result = await run_in_threadpool(signups.confirm, ctx.engine, token, now=now)
+    result, session_token = await run_in_threadpool(_confirm, ctx, db, token, now)
     for account_id in result.superseded:  # already deleted; their workflows end now
         await _signal_superseded(ctx, account_id, now)
     if result.outcome is not signups.ConfirmOutcome.CONFIRMED or result.account_id is None:
         return Confirmation(result.outcome)
     await _signal_confirmed(ctx, result.account_id, now)
-    session_token = await run_in_threadpool(
-        web_sessions.open_session, ctx.engine, ctx.settings, result.account_id, now=now
-    )
     metrics.SIGNUPS_CONFIRMED.inc()
     log.info("sign-up %s confirmed", result.account_id, extra=workflow_extra(onboarding_workflow_id(result.account_id)))
     return Confirmation(result.outcome, session_token=session_token)
+
+
+def _confirm(ctx: AppContext, db: Session, token: str, now: datetime) -> tuple[signups.ConfirmResult, str | None]:
+    """In a thread: the activation, and the new login session when it succeeded."""
+    result = signups.confirm(db, token, now=now)
+    if result.outcome is not signups.ConfirmOutcome.CONFIRMED or result.account_id is None:
+        return result, None
+    return result, web_sessions.open_session(db, ctx.settings, result.account_id, now=now)
 
 
 async def _signal_confirmed(ctx: AppContext, account_id: str, now: datetime) -> None:

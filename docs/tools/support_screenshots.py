@@ -42,10 +42,11 @@ from api.services import registration as svc  # noqa: E402
 from lkk.db import create_schema, make_engine  # noqa: E402
 from devstack.procs import temporal_dev_server_command  # noqa: E402
 from lkk.settings import Settings  # noqa: E402
+from lkk.store import session_for  # noqa: E402
 from lkk.temporal import connect, onboarding_workflow_id, password_reset_workflow_id, ui_link  # noqa: E402
 from tests.binding_harness import OPEN_LEGAL, account_by_login, issue, load_registry  # noqa: E402
 from tests.conftest import free_port, stop_process, wait_http  # noqa: E402
-from tests.harness import confirmation_token, context, sign_up  # noqa: E402
+from tests.harness import confirm, confirmation_token, context, sign_up  # noqa: E402
 from tests.mailbox import Mailbox  # noqa: E402
 from worker import WORKFLOWS, build_activities  # noqa: E402
 
@@ -71,7 +72,7 @@ async def play_situations(client: Client, settings: Settings, mailbox: Mailbox) 
         return ids[login]
 
     await start("ooo-romashka")
-    await svc.confirm(ctx, await confirmation_token(mailbox, "ooo-romashka@example.ru"))
+    await confirm(ctx, await confirmation_token(mailbox, "ooo-romashka@example.ru"))
 
     account = (await start("ip-ivanov")).removeprefix("onboarding-")
     await confirmation_token(mailbox, "ip-ivanov@example.ru")
@@ -83,15 +84,15 @@ async def play_situations(client: Client, settings: Settings, mailbox: Mailbox) 
     load_registry(engine)
     code = issue(engine, OPEN_LEGAL[0])
     await start("ooo-energia")
-    await svc.confirm(ctx, await confirmation_token(mailbox, "ooo-energia@example.ru"))
+    await confirm(ctx, await confirmation_token(mailbox, "ooo-energia@example.ru"))
     energia = account_by_login(engine, "ooo-energia")
     await contract_svc.bind(ctx, energia, OPEN_LEGAL[0], OPEN_LEGAL[1], OPEN_LEGAL[2], "ABCD-EFGH")
     await contract_svc.bind(ctx, energia, OPEN_LEGAL[0], OPEN_LEGAL[1], OPEN_LEGAL[2], code)
 
     # Locked out: the customer asks for a new password (a PasswordReset run).
     await start("ooo-zamok")
-    await svc.confirm(ctx, await confirmation_token(mailbox, "ooo-zamok@example.ru"))
-    await password_svc.request_reset(ctx, "ooo-zamok", "ooo-zamok@example.ru")
+    await confirm(ctx, await confirmation_token(mailbox, "ooo-zamok@example.ru"))
+    await password_svc.request_reset(ctx, session_for(ctx.engine), "ooo-zamok", "ooo-zamok@example.ru")
     await mailbox.wait_for_async(to="ooo-zamok@example.ru", count=2, timeout=30)
     ids["ooo-zamok/reset"] = password_reset_workflow_id(account_by_login(engine, "ooo-zamok").id)
 

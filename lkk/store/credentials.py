@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, update
-from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from lkk.db import session_scope
 from lkk.models import Account, AccountStatus, WebSession
+from lkk.store import transaction
 from lkk.timeutil import as_utc
 
 
@@ -37,11 +36,11 @@ class Contact:
     email: str
 
 
-def for_login(engine: Engine, login_key: str, *, now: datetime) -> Credentials | None:
+def for_login(session: Session, login_key: str, *, now: datetime) -> Credentials | None:
     """What a login checks against; None for unknown logins and lapsed sign-ups. A live
     unconfirmed sign-up is returned (``confirmed=False``) so that the right password can
     be told the e-mail is not confirmed yet; it never has a one-time password."""
-    with session_scope(engine) as session:
+    with transaction(session):
         account = session.exec(select(Account).where(Account.login_key == login_key)).first()
         if account is None or not _live(account, now):
             return None
@@ -55,9 +54,9 @@ def for_login(engine: Engine, login_key: str, *, now: datetime) -> Credentials |
         )
 
 
-def find_for_reset(engine: Engine, login_key: str, email_key: str, *, now: datetime) -> ResetMatch | None:
+def find_for_reset(session: Session, login_key: str, email_key: str, *, now: datetime) -> ResetMatch | None:
     """The live account (active, or a sign-up not lapsed yet) with exactly this login and e-mail."""
-    with session_scope(engine) as session:
+    with transaction(session):
         account = session.exec(
             select(Account).where(Account.login_key == login_key, Account.email_key == email_key)
         ).first()
@@ -72,27 +71,27 @@ def _live(account: Account, now: datetime) -> bool:
     return account.expires_at is not None and as_utc(account.expires_at) > now
 
 
-def contact(engine: Engine, account_id: str) -> Contact | None:
-    with session_scope(engine) as session:
+def contact(session: Session, account_id: str) -> Contact | None:
+    with transaction(session):
         account = session.get(Account, account_id)
         if account is None or account.status != AccountStatus.ACTIVE:
             return None
         return Contact(login=account.login, email=account.email)
 
 
-def rehash(engine: Engine, account_id: str, old_hash: str, new_hash: str) -> bool:
+def rehash(session: Session, account_id: str, old_hash: str, new_hash: str) -> bool:
     """Store a hash at the current argon2 parameters, unless the password changed meanwhile."""
-    with session_scope(engine) as session:
+    with transaction(session):
         result = session.exec(
             update(Account).where(Account.id == account_id, Account.password_hash == old_hash).values(password_hash=new_hash)
         )
         return result.rowcount == 1
 
 
-def issue_one_time_password(engine: Engine, account_id: str, otp_hash: str, *, expires_at: datetime) -> Contact | None:
+def issue_one_time_password(session: Session, account_id: str, otp_hash: str, *, expires_at: datetime) -> Contact | None:
     """Store a new one-time password (replacing an older one); None if the account is not active.
     The real password is not touched: it keeps working until the one-time password is used."""
-    with session_scope(engine) as session:
+    with transaction(session):
         account = session.get(Account, account_id)
         if account is None or account.status != AccountStatus.ACTIVE:
             return None
@@ -102,8 +101,8 @@ def issue_one_time_password(engine: Engine, account_id: str, otp_hash: str, *, e
         return Contact(login=account.login, email=account.email)
 
 
-def clear_expired_one_time_password(engine: Engine, account_id: str, *, now: datetime) -> bool:
-    with session_scope(engine) as session:
+def clear_expired_one_time_password(session: Session, account_id: str, *, now: datetime) -> bool:
+    with transaction(session):
         result = session.exec(
             update(Account)
             .where(Account.id == account_id, Account.otp_hash.is_not(None), Account.otp_expires_at <= now)  # type: ignore[union-attr]
@@ -112,13 +111,13 @@ def clear_expired_one_time_password(engine: Engine, account_id: str, *, now: dat
         return result.rowcount == 1
 
 
-def use_one_time_password(engine: Engine, account_id: str, otp_hash: str, *, now: datetime) -> bool:
+def use_one_time_password(session: Session, account_id: str, otp_hash: str, *, now: datetime) -> bool:
     """Swap the verified one-time password in as the password, once.
 
     The old password stops working, the customer must set their own next, and every
     session is revoked. False if it was used, replaced or expired meanwhile (a race).
     """
-    with session_scope(engine) as session:
+    with transaction(session):
         result = session.exec(
             update(Account)
             .where(
@@ -141,9 +140,9 @@ def use_one_time_password(engine: Engine, account_id: str, otp_hash: str, *, now
         return True
 
 
-def set_password(engine: Engine, account_id: str, new_hash: str, *, now: datetime) -> None:
+def set_password(session: Session, account_id: str, new_hash: str, *, now: datetime) -> None:
     """The customer's own new password: clears a pending recovery and revokes every session."""
-    with session_scope(engine) as session:
+    with transaction(session):
         session.exec(
             update(Account)
             .where(Account.id == account_id)

@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, or_, update
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from lkk.db import session_scope
 from lkk.models import LoginThrottle
 from lkk.security.lockout_rule import LockoutPolicy
 from lkk.security.tokens import hash_token
 from lkk.settings import Settings
+from lkk.store import transaction
 from lkk.timeutil import as_utc
 
 
@@ -64,13 +63,13 @@ def policy(settings: Settings) -> LockoutPolicy:
     )
 
 
-def state(engine: Engine, settings: Settings, login_key: str, *, now: datetime) -> ThrottleState:
-    with session_scope(engine) as session:
+def state(session: Session, settings: Settings, login_key: str, *, now: datetime) -> ThrottleState:
+    with transaction(session):
         return _state(session, settings, key_for(login_key), now)
 
 
 def reserve(
-    engine: Engine, settings: Settings, login_key: str, *, now: datetime, captcha_solved: bool
+    session: Session, settings: Settings, login_key: str, *, now: datetime, captcha_solved: bool
 ) -> Reservation:
     """Count one attempt before its password is checked (see the module doc)."""
     key = key_for(login_key)
@@ -80,7 +79,7 @@ def reserve(
     conditions = [LoginThrottle.key_hash == key, free]
     if not captcha_solved:
         conditions.append(or_(quiet, LoginThrottle.failures < settings.login_captcha_after_failures))
-    with session_scope(engine) as session:
+    with transaction(session):
         _ensure_row(session, key, now)
         counted = session.execute(
             update(LoginThrottle)
@@ -98,12 +97,12 @@ def reserve(
         return Reservation(True, ThrottleState(failures, locked_until), newly_locked=locked_until is not None)
 
 
-def release(engine: Engine, settings: Settings, login_key: str) -> None:
+def release(session: Session, settings: Settings, login_key: str) -> None:
     """The reserved attempt succeeded: take back its own count (and the lock, if only
     this count had earned it). Failures of other attempts stay counted, even ones still
     in flight: clearing them would hand a concurrent burst a fresh set of guesses."""
     below = LoginThrottle.failures - 1 < settings.login_lockout_after_failures
-    with session_scope(engine) as session:
+    with transaction(session):
         session.exec(
             update(LoginThrottle)
             .where(LoginThrottle.key_hash == key_for(login_key), LoginThrottle.failures > 0)
@@ -122,17 +121,17 @@ def release(engine: Engine, settings: Settings, login_key: str) -> None:
         )
 
 
-def clear(engine: Engine, login_key: str) -> None:
+def clear(session: Session, login_key: str) -> None:
     """A completed recovery (the mailed password was used): forget the failures and any lock."""
-    with session_scope(engine) as session:
+    with transaction(session):
         session.exec(delete(LoginThrottle).where(LoginThrottle.key_hash == key_for(login_key)))
 
 
-def purge_stale(engine: Engine, settings: Settings, *, now: datetime) -> int:
+def purge_stale(session: Session, settings: Settings, *, now: datetime) -> int:
     """Drop counters nobody touched for the memory period (keeps the table small);
     returns the rows deleted. Run by the scheduled purge (workflows/maintenance.py)."""
     cutoff = now - timedelta(seconds=settings.login_failure_memory_seconds)
-    with session_scope(engine) as session:
+    with transaction(session):
         result = session.exec(delete(LoginThrottle).where(LoginThrottle.last_failure_at < cutoff))
         return int(result.rowcount or 0)
 

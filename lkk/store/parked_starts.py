@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from lkk.db import session_scope
 from lkk.models import ParkedPasswordNotice, ParkedPasswordReset
+from lkk.store import transaction
 from lkk.timeutil import as_utc
 
 
-def park(engine: Engine, account_id: str, *, now: datetime) -> None:
+def park(session: Session, account_id: str, *, now: datetime) -> None:
     """Record the request; a second one for the same account joins the first."""
-    with session_scope(engine) as session:
+    with transaction(session):
         if session.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
@@ -34,15 +34,15 @@ def park(engine: Engine, account_id: str, *, now: datetime) -> None:
         session.execute(statement.on_conflict_do_nothing(index_elements=["account_id"]))
 
 
-def parked(engine: Engine, limit: int = 100) -> list[str]:
+def parked(session: Session, limit: int = 100) -> list[str]:
     """Account ids waiting for their recovery to start, oldest first."""
-    with session_scope(engine) as session:
+    with transaction(session):
         query = select(ParkedPasswordReset.account_id).order_by(ParkedPasswordReset.requested_at).limit(limit)
         return list(session.execute(query).scalars())
 
 
-def started(engine: Engine, account_id: str) -> None:
-    with session_scope(engine) as session:
+def started(session: Session, account_id: str) -> None:
+    with transaction(session):
         session.execute(delete(ParkedPasswordReset).where(ParkedPasswordReset.account_id == account_id))
 
 
@@ -55,19 +55,19 @@ class ParkedNotice:
     nonce: str
 
 
-def park_notice(engine: Engine, account_id: str, reason: str, *, changed_at: datetime) -> None:
+def park_notice(session: Session, account_id: str, reason: str, *, changed_at: datetime) -> None:
     """Record a "password changed" notice that could not start (every change gets one)."""
-    with session_scope(engine) as session:
+    with transaction(session):
         nonce = secrets.token_hex(8)  # not the row id: SQLite may reuse a deleted one
         session.add(ParkedPasswordNotice(account_id=account_id, reason=reason, changed_at=changed_at, nonce=nonce))
 
 
-def parked_notices(engine: Engine, limit: int = 100) -> list[ParkedNotice]:
-    with session_scope(engine) as session:
+def parked_notices(session: Session, limit: int = 100) -> list[ParkedNotice]:
+    with transaction(session):
         rows = session.execute(select(ParkedPasswordNotice).order_by(ParkedPasswordNotice.id).limit(limit)).scalars()
         return [ParkedNotice(row.id or 0, row.account_id, row.reason, as_utc(row.changed_at), row.nonce) for row in rows]
 
 
-def notice_started(engine: Engine, notice_id: int) -> None:
-    with session_scope(engine) as session:
+def notice_started(session: Session, notice_id: int) -> None:
+    with transaction(session):
         session.execute(delete(ParkedPasswordNotice).where(ParkedPasswordNotice.id == notice_id))

@@ -19,92 +19,82 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import delete, or_, update
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from lkk.db import session_scope
-from lkk.models import Account, AccountStatus, ConfirmationToken
+from lkk.errors import SignupTaken
+from lkk.models import Account, AccountStatus, ConfirmationToken, SignupBase
 from lkk.security.tokens import hash_token, new_token
+from lkk.store import transaction
 from lkk.timeutil import as_utc
+from lkk.validation import email_key, login_key
 
 
 @dataclass(frozen=True)
-class NewSignup:
-    login: str
+class _Keys:
     login_key: str
-    email: str
     email_key: str
-    phone: str | None
-    password_hash: str
 
 
-class SignupConflict(Exception):
-    """The login belongs to a live account, and/or the e-mail to a confirmed one."""
-
-    def __init__(self, fields: frozenset[str]) -> None:
-        super().__init__(", ".join(sorted(fields)))
-        self.fields = fields
-
-
-def reserve(engine: Engine, signup: NewSignup, *, now: datetime, claim_until: datetime) -> str:
-    """Insert the pending account; return its id. Raises ``SignupConflict``."""
+def reserve(
+    session: Session, signup: SignupBase, password_hash: str, *, now: datetime, claim_until: datetime
+) -> str:
+    """Insert the pending account with every field of ``signup``; return its id.
+    Raises ``SignupTaken`` naming the login and/or the e-mail."""
+    account = Account.model_validate(
+        signup,
+        update={
+            "login_key": login_key(signup.login),
+            "email_key": email_key(signup.email),
+            "password_hash": password_hash,
+            "status": AccountStatus.PENDING,
+            "created_at": now,
+            "expires_at": claim_until,
+        },
+    )
+    keys = _Keys(account.login_key, account.email_key)
     try:
-        with session_scope(engine) as session:
-            _purge_lapsed(session, signup, now)
-            if _confirmed_owner(session, signup.email_key) is not None:
-                raise SignupConflict(_taken_in(session, signup))
-            account = Account(
-                login=signup.login,
-                login_key=signup.login_key,
-                email=signup.email,
-                email_key=signup.email_key,
-                phone=signup.phone,
-                password_hash=signup.password_hash,
-                status=AccountStatus.PENDING,
-                created_at=now,
-                expires_at=claim_until,
-            )
+        with transaction(session):
+            _purge_lapsed(session, keys, now)
+            if _confirmed_owner(session, keys.email_key) is not None:
+                raise SignupTaken(_taken_in(session, keys))
             session.add(account)
             session.flush()
             return account.id
     except IntegrityError:
-        raise SignupConflict(_taken_fields(engine, signup)) from None
+        with transaction(session):
+            taken = _taken_in(session, keys)
+        raise SignupTaken(taken) from None
 
 
-def _purge_lapsed(session, signup: NewSignup, now: datetime) -> None:  # type: ignore[no-untyped-def]
+def _purge_lapsed(session: Session, keys: _Keys, now: datetime) -> None:
     session.exec(
         delete(Account).where(
             Account.status == AccountStatus.PENDING,
-            Account.expires_at < now,
-            or_(Account.login_key == signup.login_key, Account.email_key == signup.email_key),
+            Account.expires_at < now,  # type: ignore[operator]
+            or_(Account.login_key == keys.login_key, Account.email_key == keys.email_key),
         )
     )
 
 
-def _taken_fields(engine: Engine, signup: NewSignup) -> frozenset[str]:
-    with session_scope(engine) as session:
-        return _taken_in(session, signup)
-
-
-def _taken_in(session, signup: NewSignup) -> frozenset[str]:  # type: ignore[no-untyped-def]
+def _taken_in(session: Session, keys: _Keys) -> frozenset[str]:
     taken: set[str] = set()
-    if session.exec(select(Account.id).where(Account.login_key == signup.login_key)).first():
+    if session.exec(select(Account.id).where(Account.login_key == keys.login_key)).first():
         taken.add("login")
-    if _confirmed_owner(session, signup.email_key) is not None:
+    if _confirmed_owner(session, keys.email_key) is not None:
         taken.add("email")
     return frozenset(taken or {"login"})
 
 
-def _confirmed_owner(session, email_key: str) -> str | None:  # type: ignore[no-untyped-def]
+def _confirmed_owner(session: Session, email_key: str) -> str | None:
     return session.exec(
         select(Account.id).where(Account.email_key == email_key, Account.status == AccountStatus.ACTIVE)
     ).first()
 
 
-def release(engine: Engine, account_id: str) -> None:
+def release(session: Session, account_id: str) -> None:
     """Undo ``reserve`` when the workflow could not be started."""
-    with session_scope(engine) as session:
+    with transaction(session):
         session.exec(delete(Account).where(Account.id == account_id, Account.status == AccountStatus.PENDING))
 
 
@@ -116,7 +106,7 @@ class IssuedLink:
 
 
 def issue_confirmation_link(
-    engine: Engine, account_id: str, *, seq: int, signup_expires_at: datetime, now: datetime
+    session: Session, account_id: str, *, seq: int, signup_expires_at: datetime, now: datetime
 ) -> IssuedLink | None:
     """Create a link token for send number ``seq``; ``None`` if the sign-up is no longer pending.
 
@@ -124,7 +114,7 @@ def issue_confirmation_link(
     links of earlier sends (a resend makes older links stop working).
     """
     token = new_token()
-    with session_scope(engine) as session:
+    with transaction(session):
         account = session.get(Account, account_id)
         if account is None or account.status != AccountStatus.PENDING:
             return None
@@ -154,9 +144,9 @@ class ConfirmResult:
     superseded: tuple[str, ...] = ()
 
 
-def peek_confirmation(engine: Engine, token: str, *, now: datetime) -> ConfirmResult:
+def peek_confirmation(session: Session, token: str, *, now: datetime) -> ConfirmResult:
     """What confirming this token would do, without doing it (for the confirm page)."""
-    with session_scope(engine) as session:
+    with transaction(session):
         result, _row = _classify(session, token, now)
         if result.outcome is ConfirmOutcome.CONFIRMED and result.account_id is not None:
             account = session.get(Account, result.account_id)
@@ -165,10 +155,10 @@ def peek_confirmation(engine: Engine, token: str, *, now: datetime) -> ConfirmRe
         return result
 
 
-def confirm(engine: Engine, token: str, *, now: datetime) -> ConfirmResult:
+def confirm(session: Session, token: str, *, now: datetime) -> ConfirmResult:
     """Activate the account behind a link token, once; end the other sign-ups of its address."""
     try:
-        with session_scope(engine) as session:
+        with transaction(session):
             result, row = _classify(session, token, now)
             if result.outcome is not ConfirmOutcome.CONFIRMED or row is None:
                 return result
@@ -176,10 +166,10 @@ def confirm(engine: Engine, token: str, *, now: datetime) -> ConfirmResult:
     except IntegrityError:
         # The partial unique index: another account of this address became active
         # between our check and our update (only possible without row locks).
-        return _supersede(engine, token)
+        return _supersede(session, token)
 
 
-def _activate(session, row: ConfirmationToken, now: datetime) -> ConfirmResult:  # type: ignore[no-untyped-def]
+def _activate(session: Session, row: ConfirmationToken, now: datetime) -> ConfirmResult:
     account_id = row.account_id
     email_key = session.exec(select(Account.email_key).where(Account.id == account_id)).first()
     if email_key is None:
@@ -226,9 +216,9 @@ def _activate(session, row: ConfirmationToken, now: datetime) -> ConfirmResult: 
     return ConfirmResult(ConfirmOutcome.CONFIRMED, account_id, superseded=losers)
 
 
-def _supersede(engine: Engine, token: str) -> ConfirmResult:
+def _supersede(session: Session, token: str) -> ConfirmResult:
     """After a unique-index conflict: delete this pending sign-up, its address is taken."""
-    with session_scope(engine) as session:
+    with transaction(session):
         row = session.exec(select(ConfirmationToken).where(ConfirmationToken.token_hash == hash_token(token))).first()
         if row is None:
             return ConfirmResult(ConfirmOutcome.SUPERSEDED)
@@ -237,7 +227,7 @@ def _supersede(engine: Engine, token: str) -> ConfirmResult:
         return ConfirmResult(ConfirmOutcome.SUPERSEDED, account_id, superseded=(account_id,))
 
 
-def _classify(session, token: str, now: datetime) -> tuple[ConfirmResult, ConfirmationToken | None]:  # type: ignore[no-untyped-def]
+def _classify(session: Session, token: str, now: datetime) -> tuple[ConfirmResult, ConfirmationToken | None]:
     row = session.exec(select(ConfirmationToken).where(ConfirmationToken.token_hash == hash_token(token))).first()
     if row is None:
         return ConfirmResult(ConfirmOutcome.INVALID), None
@@ -251,12 +241,12 @@ def _classify(session, token: str, now: datetime) -> tuple[ConfirmResult, Confir
     return ConfirmResult(ConfirmOutcome.CONFIRMED, account.id), row
 
 
-def expire(engine: Engine, account_id: str) -> bool:
+def expire(session: Session, account_id: str) -> bool:
     """Delete a still-pending account (and, by cascade, its links).
 
     True when the sign-up is gone (deleted now, or purged earlier after its claim
     lapsed); False when the account had been activated meanwhile.
     """
-    with session_scope(engine) as session:
+    with transaction(session):
         session.exec(delete(Account).where(Account.id == account_id, Account.status == AccountStatus.PENDING))
         return session.get(Account, account_id) is None

@@ -6,19 +6,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from lkk.db import session_scope
 from lkk.models import Account, AccountStatus, WebSession
 from lkk.security.tokens import hash_token, new_token
 from lkk.settings import Settings
+from lkk.store import transaction
 from lkk.timeutil import as_utc
 
 
-def open_session(engine: Engine, settings: Settings, account_id: str, *, now: datetime) -> str:
+def open_session(session: Session, settings: Settings, account_id: str, *, now: datetime) -> str:
     token = new_token()
-    with session_scope(engine) as session:
+    with transaction(session):
         session.add(
             WebSession(
                 token_hash=hash_token(token),
@@ -31,9 +30,9 @@ def open_session(engine: Engine, settings: Settings, account_id: str, *, now: da
     return token
 
 
-def resolve(engine: Engine, settings: Settings, token: str, *, now: datetime) -> Account | None:
+def resolve(session: Session, settings: Settings, token: str, *, now: datetime) -> Account | None:
     """The active account behind a session cookie, sliding the idle timeout; None if expired."""
-    with session_scope(engine) as session:
+    with transaction(session):
         row = session.exec(select(WebSession).where(WebSession.token_hash == hash_token(token))).first()
         if row is None:
             return None
@@ -49,11 +48,11 @@ def resolve(engine: Engine, settings: Settings, token: str, *, now: datetime) ->
         return account
 
 
-def close_session(engine: Engine, token: str) -> None:
-    with session_scope(engine) as session:
+def close_session(session: Session, token: str) -> None:
+    with transaction(session):
         session.exec(delete(WebSession).where(WebSession.token_hash == hash_token(token)))
 
 
-def close_all_sessions(engine: Engine, account_id: str) -> None:
-    with session_scope(engine) as session:
+def close_all_sessions(session: Session, account_id: str) -> None:
+    with transaction(session):
         session.exec(delete(WebSession).where(WebSession.account_id == account_id))

@@ -7,7 +7,7 @@ from stdnum.ru import inn as stdnum_inn
 
 from pydantic import ValidationError
 
-from api.errors import russian_wait
+from lkk.ru_numbers import wait as russian_wait
 from lkk.billing.codes import generate_code
 from lkk.billing.identifiers import (
     CODE_ALPHABET,

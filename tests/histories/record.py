@@ -46,9 +46,9 @@ from api.services import login as login_svc
 from api.services import passwords
 from api.services import registration as svc
 from lkk.db import create_schema, make_engine, session_scope
-from lkk.models import Account, LoginThrottle
+from lkk.models import Account, LoginThrottle, PasswordChange
 from lkk.settings import Settings
-from lkk.store import signups
+from lkk.store import session_for, signups
 from lkk.temporal import onboarding_workflow_id, password_reset_workflow_id, register_search_attributes
 from lkk.timeutil import utcnow
 from tests import binding_harness as binding
@@ -56,6 +56,7 @@ from tests.binding_harness import OPEN_ENTREPRENEUR, OPEN_LEGAL, account_by_logi
 from tests.conftest import ROOT, free_port, stop_process, tool, wait_http
 from tests.harness import (
     PASSWORD,
+    confirm,
     confirmation_token,
     context,
     history_text,
@@ -165,7 +166,7 @@ async def signed_up(rig: Rig, prefix: str = "rec") -> tuple[Customer, str]:
 
 async def confirmed(rig: Rig, prefix: str = "rec") -> Customer:
     customer, token = await signed_up(rig, prefix)
-    outcome = await svc.confirm(rig.ctx, token)
+    outcome = await confirm(rig.ctx, token)
     assert outcome.outcome is signups.ConfirmOutcome.CONFIRMED, outcome
     rig.keep_out(outcome.session_token)
     return customer
@@ -208,7 +209,7 @@ async def onboarding_over(rig: Rig, customer: Customer, expected: OnboardingStag
 
 
 async def log_in(rig: Rig, customer: Customer, password: str) -> login_svc.LoginResult:
-    result = await login_svc.login(rig.ctx, RateLimiter(rig.ctx.settings), CLIENT_IP, customer.login, password)
+    result = await login_svc.login(rig.ctx, session_for(rig.ctx.engine), RateLimiter(rig.ctx.settings), CLIENT_IP, customer.login, password)
     rig.keep_out(result.session_token)
     return result
 
@@ -255,7 +256,7 @@ async def onboarding_resent_confirmed_reminded_then_bound(rig: Rig) -> str:
     assert outcome.outcome is svc.ResendOutcome.SENT, outcome
     token = await confirmation_token(rig.mailbox, customer.email, count=2)
     rig.keep_out(token)
-    assert (await svc.confirm(rig.ctx, token)).outcome is signups.ConfirmOutcome.CONFIRMED
+    assert (await confirm(rig.ctx, token)).outcome is signups.ConfirmOutcome.CONFIRMED
     await rig.env.sleep(timedelta(seconds=rig.ctx.settings.binding_reminder_seconds) + timedelta(minutes=1))
     await rig.mailbox.wait_for_async(to=customer.email, subject_contains=REMINDER_SUBJECT, timeout=30)
     await rig.env.sleep(timedelta(days=3))  # the customer comes back some days later
@@ -267,7 +268,7 @@ async def onboarding_signal_lost_bind_confirms(rig: Rig) -> str:
     load_registry(rig.ctx.engine)
     code = registry_code(rig, OPEN_ENTREPRENEUR[0])
     customer, token = await signed_up(rig)
-    signups.confirm(rig.ctx.engine, token, now=utcnow())  # the DB side only; the signal is "lost"
+    signups.confirm(session_for(rig.ctx.engine), token, now=utcnow())  # the DB side only; the signal is "lost"
     assert await bind(rig, customer, OPEN_ENTREPRENEUR, code) is BindStatus.BOUND
     return customer.onboarding_id
 
@@ -276,7 +277,7 @@ async def onboarding_signal_lost_expiry_finds_active_then_bound(rig: Rig) -> str
     load_registry(rig.ctx.engine)
     code = registry_code(rig, OPEN_LEGAL[0])
     customer, token = await signed_up(rig)
-    signups.confirm(rig.ctx.engine, token, now=utcnow())  # the DB side only; the signal is "lost"
+    signups.confirm(session_for(rig.ctx.engine), token, now=utcnow())  # the DB side only; the signal is "lost"
     await rig.env.sleep(timedelta(seconds=rig.ctx.settings.signup_ttl_seconds + 60))
     await until_stage(rig, customer, OnboardingStage.AWAITING_CONTRACT)
     assert await bind(rig, customer, OPEN_LEGAL, code) is BindStatus.BOUND
@@ -309,7 +310,7 @@ async def onboarding_superseded(rig: Rig) -> str:
     [owners_mail] = [m for m in mails if owner in str(m["Text"])]
     token = token_from(owners_mail)
     rig.keep_out(address, token, PASSWORD)
-    outcome = await svc.confirm(rig.ctx, token)
+    outcome = await confirm(rig.ctx, token)
     assert outcome.outcome is signups.ConfirmOutcome.CONFIRMED, outcome
     rig.keep_out(outcome.session_token)
     customer = Customer(squatter, address, squatted.account_id)
@@ -389,7 +390,7 @@ async def unbinding_not_held(rig: Rig) -> str:
 
 async def reset_used(rig: Rig) -> str:
     customer = await confirmed(rig)
-    await passwords.request_reset(rig.ctx, customer.login, customer.email)
+    await passwords.request_reset(rig.ctx, session_for(rig.ctx.engine), customer.login, customer.email)
     [otp] = await reset_mails(rig, customer, 1)
     assert (await log_in(rig, customer, otp)).outcome is login_svc.LoginOutcome.MUST_CHANGE_PASSWORD
     account(rig, customer)  # the swapped-in hash must not be in the history either
@@ -399,7 +400,7 @@ async def reset_used(rig: Rig) -> str:
 @with_settings(password_reset_ttl_seconds=2)
 async def reset_expired_unused(rig: Rig) -> str:
     customer = await confirmed(rig)
-    await passwords.request_reset(rig.ctx, customer.login, customer.email)
+    await passwords.request_reset(rig.ctx, session_for(rig.ctx.engine), customer.login, customer.email)
     await reset_mails(rig, customer, 1)
     await asyncio.sleep(2.5)  # real time: the activity clears it only when the clock says it expired
     await rig.env.sleep(timedelta(minutes=1))
@@ -409,10 +410,10 @@ async def reset_expired_unused(rig: Rig) -> str:
 async def reset_repeated_requests_then_used(rig: Rig) -> str:
     customer = await confirmed(rig)
     for _ in range(3):  # impatient: the later two fall in the cooldown and send nothing
-        await passwords.request_reset(rig.ctx, customer.login, customer.email)
+        await passwords.request_reset(rig.ctx, session_for(rig.ctx.engine), customer.login, customer.email)
     await reset_mails(rig, customer, 1)
     await rig.env.sleep(timedelta(seconds=rig.ctx.settings.password_reset_resend_cooldown_seconds + 1))
-    await passwords.request_reset(rig.ctx, customer.login, customer.email)
+    await passwords.request_reset(rig.ctx, session_for(rig.ctx.engine), customer.login, customer.email)
     otps = await reset_mails(rig, customer, 2)
     assert (await log_in(rig, customer, otps[-1])).outcome is login_svc.LoginOutcome.MUST_CHANGE_PASSWORD
     account(rig, customer)
@@ -439,7 +440,8 @@ async def purge_stale_counters(rig: Rig) -> str:
 
 async def notice_profile_change(rig: Rig) -> str:
     customer = await confirmed(rig)
-    changed = await passwords.change_password(rig.ctx, account(rig, customer), PASSWORD, NEW_PASSWORD, NEW_PASSWORD)
+    change = PasswordChange(current_password=PASSWORD, new_password=NEW_PASSWORD, new_password_confirm=NEW_PASSWORD)
+    changed = await passwords.change_password(rig.ctx, session_for(rig.ctx.engine), account(rig, customer), change)
     rig.keep_out(NEW_PASSWORD, changed.session_token)
     account(rig, customer)
     return rig.last_started("PasswordChangedNotice")
