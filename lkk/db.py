@@ -100,13 +100,30 @@ def create_schema(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
 
 
+def session_for(engine: Engine) -> Session:
+    """A session for the store functions (an activity's, a test's, a command's)."""
+    return Session(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """One unit of work on ``session``: it starts from what the database holds (objects of
+    earlier units are detached, as from a closed session, and keep their values), commits
+    on success and rolls back on any error."""
+    session.expire_on_commit = False  # what a unit returns stays readable after its commit
+    if session.in_transaction():
+        session.commit()  # a read outside any unit: end it here, never carry it into this one
+    session.expunge_all()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    """One unit of work on a session of its own."""
+    with session_for(engine) as session, transaction(session):
+        yield session
