@@ -179,10 +179,12 @@ async def _model_mistakes(request: Request, model: type[BaseModel] | None, blank
     if model is None or values is None:
         return {}
     if not is_form_post(request):
-        return _mistakes(model, await request.json(), blank)
-    if blank:
-        return _mistakes(model, values, blank)
-    return _mistakes(model, {name: value for name, value in values.items() if value != ""}, blank)  # as FastAPI reads a form
+        data: Mapping[str, Any] = await request.json()
+    elif blank:
+        data = values
+    else:
+        data = {name: value for name, value in values.items() if value != ""}  # as FastAPI reads a form
+    return _mistakes(model, data, blank)
 
 
 def _mistakes(model: type[BaseModel], data: Mapping[str, Any], blank: bool) -> dict[str, str]:
