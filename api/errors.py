@@ -57,11 +57,15 @@ def refusal_for(error: ServiceError) -> Refusal:
     raise LookupError(f"{type(error).__name__} has no row in api/errors.py REFUSALS")
 
 
+def json_refusal(refusal: Refusal, body: BaseModel | None = None) -> JSONResponse:
+    """The refusal as JSON: ``body`` (a route's own shape of it), else ``ErrorOut``."""
+    out = body if body is not None else ErrorOut(detail=refusal.message, errors=refusal.fields)
+    return JSONResponse(out.model_dump(mode="json"), status_code=refusal.status, headers=refusal.headers)
+
+
 async def _as_json(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ServiceError)
-    refusal = refusal_for(error)
-    body = ErrorOut(detail=refusal.message, errors=refusal.fields)
-    return JSONResponse(body.model_dump(), status_code=refusal.status, headers=refusal.headers)
+    return json_refusal(refusal_for(error))
 
 
 def install(app: FastAPI) -> None:

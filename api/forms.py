@@ -9,9 +9,15 @@ refusal of an endpoint marked with ``@form(...)``, whenever it happens:
 - a ``FormInvalid`` raised before the model was validated (the captcha, checked by a
   dependency) is told together with the model's own mistakes: one round, every problem;
 - a ``ServiceError`` of the endpoint (``SignupTaken``...) is answered by ``api.errors``:
-  as JSON, or on a page by the endpoint's ``page``, which shows the form again with what
-  was typed and the messages (422 when they sit at fields, else the refusal's status);
+  as JSON (``ErrorOut``, or the endpoint's own ``body``), or on a page by the endpoint's
+  ``page``, which shows the form again with what was typed and the messages (422 when
+  they sit at fields, else the refusal's status; its headers, ``Retry-After``, kept);
 - ``ShowAgain`` (a captcha button without JavaScript) shows the form again, unchecked.
+
+A form whose validators word an empty field themselves («Укажите ИНН.») asks for
+``blank=True``: a field left out (an empty form field arrives so) is checked as "";
+otherwise it reads ``lkk.validation.FIELD_REQUIRED``. ``invalid`` is the refusal the
+model's mistakes become (``FormInvalid``, or the form's own, e.g. ``BindingFieldsInvalid``).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.errors import refusal_for
+from api.errors import Refusal, json_refusal, refusal_for
 from lkk.errors import FormInvalid, ServiceError
 from lkk.validation import field_messages
 
@@ -42,9 +48,12 @@ class Submitted:
     errors: dict[str, str] = field(default_factory=dict)  # field (or "form") -> message
     status: int = 200
     again: bool = False  # the customer asked for the form again (``ShowAgain``)
+    message: str = ""  # the refusal's sentence, also when the fields carry their own
 
 
 FormPage = Callable[[Request, Submitted], Awaitable[Response]]
+# A JSON endpoint's own body for a refusal; None leaves it to ``api.errors`` (``ErrorOut``).
+RefusalBody = Callable[[ServiceError, Refusal], BaseModel | None]
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
@@ -56,14 +65,24 @@ class ShowAgain(Exception):
 @dataclass(frozen=True)
 class _FormSpec:
     page: FormPage | None
+    body: RefusalBody | None
+    invalid: Callable[..., ServiceError]
+    blank: bool
 
 
-def form(page: FormPage | None = None) -> Callable[[Endpoint], Endpoint]:
+def form(
+    page: FormPage | None = None,
+    *,
+    body: RefusalBody | None = None,
+    invalid: Callable[..., ServiceError] = FormInvalid,
+    blank: bool = False,
+) -> Callable[[Endpoint], Endpoint]:
     """Mark an endpoint of a ``FormRoute`` router whose body is a form; ``page`` shows
-    the form again on a refusal (none: a JSON endpoint, answered by ``api.errors``)."""
+    the form again on a refusal (none: a JSON endpoint, answered by ``body`` or
+    ``api.errors``); ``invalid(fields=...)`` and ``blank``: see the module doc."""
 
     def mark(endpoint: Endpoint) -> Endpoint:
-        endpoint.__form__ = _FormSpec(page)  # type: ignore[attr-defined]
+        endpoint.__form__ = _FormSpec(page, body, invalid, blank)  # type: ignore[attr-defined]
         return endpoint
 
     return mark
@@ -105,27 +124,33 @@ class FormRoute(APIRoute):
             try:
                 return await handler(request)
             except RequestValidationError as exc:
-                fields = _fields_of(exc)
+                fields = _fields_of(exc, model, spec.blank)
                 if fields is None:
                     raise  # not about the fields (a broken body): the app's own answer
-                error: ServiceError = FormInvalid(fields)
+                error: ServiceError = spec.invalid(fields=fields)
             except ShowAgain:
                 if page is None:
                     raise
                 return await page(request, Submitted(await submitted_values(request) or {}, again=True))
             except FormInvalid as invalid:
-                error = FormInvalid({**await _model_mistakes(request, model), **invalid.fields})
+                error = FormInvalid({**await _model_mistakes(request, model, spec.blank), **invalid.fields})
             except ServiceError as refused:
                 error = refused
-            if page is None:
-                raise error
             refusal = refusal_for(error)
+            if page is None:
+                out = spec.body(error, refusal) if spec.body is not None else None
+                if out is None:
+                    raise error
+                return json_refusal(refusal, out)
             shown = Submitted(
                 await submitted_values(request) or {},
                 errors=refusal.fields or {"form": refusal.message},
                 status=FORM_STATUS if refusal.fields else refusal.status,
+                message=refusal.message,
             )
-            return await page(request, shown)
+            answer = await page(request, shown)
+            answer.headers.update(refusal.headers)
+            return answer
 
         return route
 
@@ -137,26 +162,41 @@ class FormRoute(APIRoute):
         return None
 
 
-def _fields_of(exc: RequestValidationError) -> dict[str, str] | None:
+def _fields_of(exc: RequestValidationError, model: type[BaseModel] | None, blank: bool) -> dict[str, str] | None:
     errors = exc.errors()
     if not errors or any(len(err["loc"]) < 2 or err["loc"][0] != "body" for err in errors):
         return None
     if any(err["type"] == "json_invalid" for err in errors):
         return None
+    if blank and model is not None and isinstance(exc.body, Mapping):
+        return _mistakes(model, dict(exc.body), blank)  # the body as received, "" kept
     return field_messages(errors, skip=1)
 
 
-async def _model_mistakes(request: Request, model: type[BaseModel] | None) -> dict[str, str]:
+async def _model_mistakes(request: Request, model: type[BaseModel] | None, blank: bool) -> dict[str, str]:
     """The model's own messages for the body, as FastAPI would have validated it."""
     values = await submitted_values(request)
     if model is None or values is None:
         return {}
-    if is_form_post(request):
-        data: Any = {name: value for name, value in values.items() if value != ""}  # as FastAPI reads a form
+    if not is_form_post(request):
+        data: Mapping[str, Any] = await request.json()
+    elif blank:
+        data = values
     else:
-        data = await request.json()
+        data = {name: value for name, value in values.items() if value != ""}  # as FastAPI reads a form
+    return _mistakes(model, data, blank)
+
+
+def _mistakes(model: type[BaseModel], data: Mapping[str, Any], blank: bool) -> dict[str, str]:
+    """One message per field of ``data`` the model refuses; with ``blank`` a field left
+    out is checked as "" (its validator asks for it)."""
     try:
         model.model_validate(data)
     except ValidationError as exc:
-        return field_messages(exc.errors())
-    return {}
+        errors = exc.errors()
+    else:
+        return {}
+    missing = {str(err["loc"][0]) for err in errors if err["type"] == "missing" and err["loc"]}
+    if blank and missing:
+        return _mistakes(model, {**data, **dict.fromkeys(missing, "")}, blank=False)
+    return field_messages(errors)

@@ -169,22 +169,29 @@ CHECK_VALUE = "Проверьте значение."
 PASSWORDS_DIFFER = "Пароли не совпадают."
 
 
+def error_text(err: Mapping[str, Any], messages: Mapping[str, str], default: str | None = None) -> str:
+    """The Russian text of one pydantic error: our validator's own message, else the one
+    ``messages`` has for its type, else ``default`` (None: pydantic's own)."""
+    error = (err.get("ctx") or {}).get("error")
+    if isinstance(error, ValueError):
+        return str(error)
+    return messages.get(err["type"], err["msg"] if default is None else default)
+
+
+# A form's field left out, or not text at all, is asked for; any other mistake is pointed at.
+_FORM_MESSAGES = {"missing": FIELD_REQUIRED, "string_type": FIELD_REQUIRED}
+
+
 def field_messages(errors: Iterable[Mapping[str, Any]], *, skip: int = 0) -> dict[str, str]:
     """One Russian message per field from pydantic errors (``skip`` leading location parts,
-    e.g. 1 for FastAPI's ``("body", field)``); the first error of a field wins."""
+    e.g. 1 for FastAPI's ``("body", field)``); the first error of a field wins. Every form
+    uses it: sign-up, passwords, contract binding."""
     messages: dict[str, str] = {}
     for err in errors:
         loc = tuple(err["loc"])[skip:]
         field = str(loc[0]) if loc else "form"
-        if field in messages:
-            continue
-        error = (err.get("ctx") or {}).get("error")
-        if err["type"] == "value_error" and isinstance(error, ValueError):
-            messages[field] = str(error)
-        elif err["type"] in ("missing", "string_type"):
-            messages[field] = FIELD_REQUIRED
-        else:
-            messages[field] = CHECK_VALUE
+        if field not in messages:
+            messages[field] = error_text(err, _FORM_MESSAGES, CHECK_VALUE)
     return messages
 
 

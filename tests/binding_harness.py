@@ -15,12 +15,12 @@ from api.services import contracts
 from lkk.billing.codes import issue_code
 from lkk.billing.errors import BindingFieldsInvalid, BindingRefused, ContractNotBound
 from lkk.billing.export_files import read_export
-from lkk.billing.identifiers import field_messages
 from lkk.billing.importer import import_file, import_records
 from lkk.billing.models import BindingRequest, BindingRequestCreate
 from lkk.models import Account
 from lkk.temporal import onboarding_workflow_id
 from lkk.timeutil import utcnow
+from lkk.validation import field_messages
 from tests.billing.support import CLOSED_LEGAL, FAST_HASHER, OPEN_ENTREPRENEUR, OPEN_LEGAL, SAMPLE_JSON
 from tests.conftest import MailSinkProcess
 from tests.harness import confirm, confirmation_token, sign_up, unique_login

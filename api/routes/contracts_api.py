@@ -2,26 +2,26 @@
 
 Refusals are typed errors (``lkk.billing.errors``) worded and given their status by
 ``api/errors.py``; the binding's own answer keeps one body, ``BindOut``, whatever the
-outcome (``status`` says which).
+outcome (``status`` says which): ``api.forms`` answers a refused or malformed binding
+with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from api.deps import Ctx, CurrentAccount, DbSession
-from api.errors import ErrorOut, refusal_for
-from api.form_routes import FormRoute, on_invalid
+from api.errors import ErrorOut, Refusal
+from api.forms import FormRoute, form
 from api.ratelimit import rate_limit
 from api.services import contracts as svc
 from lkk.billing.errors import BindingFieldsInvalid, BindingRefused
 from lkk.billing.models import BindingRequestCreate
-from lkk.errors import NotSignedIn
+from lkk.errors import NotSignedIn, ServiceError
 from lkk.models import Account
 from workflows.messages import BindStatus
 
@@ -53,20 +53,18 @@ class BindOut(BaseModel):
 BOUND_CODES = {BindStatus.BOUND: status.HTTP_201_CREATED, BindStatus.ALREADY_BOUND_TO_YOU: status.HTTP_200_OK}
 
 
-def _refused(refused: BindingRefused) -> JSONResponse:
-    refusal = refusal_for(refused)
-    out = BindOut(
-        status=refused.status,
+def _refused(error: ServiceError, refusal: Refusal) -> BindOut | None:
+    """A binding that did not happen keeps the binding's body; any other refusal (401,
+    503) is ``ErrorOut``."""
+    if not isinstance(error, BindingRefused):
+        return None
+    return BindOut(
+        status=error.status,
         message=refusal.message,
-        contract_number=refused.contract_number,
-        retry_after_seconds=refused.retry_after_seconds,
+        contract_number=error.contract_number,
+        retry_after_seconds=error.retry_after_seconds,
         errors=refusal.fields,
     )
-    return JSONResponse(out.model_dump(mode="json"), status_code=refusal.status, headers=refusal.headers)
-
-
-async def _invalid_fields(_request: Request, fields: dict[str, str], _body: Mapping[str, Any]) -> Response:
-    return _refused(BindingFieldsInvalid(fields=fields))
 
 
 @router.get("", response_model=ContractsOut, responses={401: {"model": ErrorOut}})
@@ -89,13 +87,10 @@ async def list_contracts(ctx: Ctx, session: DbSession, account: SignedIn) -> Con
     },
     dependencies=[rate_limit("binding")],
 )
-@on_invalid(_invalid_fields)
+@form(body=_refused, invalid=BindingFieldsInvalid, blank=True)
 async def bind_contract(body: BindingRequestCreate, ctx: Ctx, session: DbSession, account: SignedIn) -> JSONResponse:
     """Bind a contract by number, ИНН, КПП and the binding code; answers with the real outcome."""
-    try:
-        result = await svc.bind(ctx, session, account, body)
-    except BindingRefused as refused:
-        return _refused(refused)
+    result = await svc.bind(ctx, session, account, body)
     number = result.contract_number or body.contract_number
     out = BindOut(status=result.status, message=svc.bound_message(result.status, number), contract_number=number)
     return JSONResponse(out.model_dump(mode="json"), status_code=BOUND_CODES[result.status])

@@ -15,7 +15,7 @@ from api.csrf import CSRF_GUARD
 from api.deps import AppContext, Ctx, CurrentAccount, DbSession, cabinet_gate, current_account, get_context
 from api.errors import refusal_for
 from api.flash import Notice, set_flash
-from api.form_routes import FormRoute, on_invalid
+from api.forms import FormRoute, Submitted, form
 from api.ratelimit import rate_limit
 from api.services import contracts as svc
 from api.templating import render
@@ -46,7 +46,6 @@ async def render_profile(
     unbind_error: str | None = None,
     status_code: int = 200,
     flash: tuple[Notice, str] | None = None,
-    headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """The Profile. ``session``: the request's (``DbSession``); without one, a session
     is opened for this page alone."""
@@ -59,7 +58,7 @@ async def render_profile(
     if notice is None and flash is not None:
         notice = profile_notice(contracts, *flash)
     kept = {name: "" if (value := (values or {}).get(name)) is None else str(value) for name in KEPT_FIELDS}
-    page = render(
+    return render(
         request,
         "profile.html",
         {
@@ -75,52 +74,40 @@ async def render_profile(
         },
         status_code=status_code,
     )
-    page.headers.update(headers or {})
-    return page
 
 
-async def _refused_form(
-    request: Request, ctx: AppContext, session: Session, account: Account, error: ServiceError, values: Mapping[str, Any]
-) -> HTMLResponse:
-    """The form again after a refusal: its sentence above, each field's below, values kept."""
-    refusal = refusal_for(error)
-    errors = {**refusal.fields, "form": refusal.message}
-    return await render_profile(
-        request, ctx, account, session=session, values=values, errors=errors, status_code=refusal.status,
-        headers=refusal.headers,
-    )
-
-
-async def _invalid_bind_form(request: Request, fields: dict[str, str], body: Mapping[str, Any]) -> Response:
-    """The form failed its validators: no dependencies were handed over, so look them up."""
+async def _bind_again(request: Request, shown: Submitted) -> Response:
+    """The Profile with the binding form again after a refusal: its sentence above, each
+    field's below, the typed values but the code kept. ``api.forms`` hands over no
+    dependencies, so the account is looked up again (the gate as the endpoint's)."""
     ctx = get_context(request)
-    account = await current_account(request, ctx)
-    if (redirect := cabinet_gate(account)) is not None:
-        return redirect
-    assert account is not None
     with Session(ctx.engine, expire_on_commit=False) as session:
-        return await _refused_form(request, ctx, session, account, BindingFieldsInvalid(fields=fields), body)
+        account = await current_account(request, ctx, session)
+        if (redirect := cabinet_gate(account)) is not None:
+            return redirect
+        assert account is not None
+        errors = {**shown.errors, "form": shown.message}
+        return await render_profile(
+            request, ctx, account, session=session, values=shown.values, errors=errors, status_code=shown.status
+        )
 
 
 @router.post("/profile/contracts/bind", response_class=HTMLResponse, dependencies=[rate_limit("binding")])
-@on_invalid(_invalid_bind_form)
+@form(page=_bind_again, invalid=BindingFieldsInvalid, blank=True)
 async def bind_submit(
     request: Request,
     ctx: Ctx,
     session: DbSession,
     account: CurrentAccount,
-    form: Annotated[BindingRequestCreate, Form()],
+    attempt: Annotated[BindingRequestCreate, Form()],
 ) -> Response:
     if (redirect := cabinet_gate(account)) is not None:
         return redirect
     assert account is not None
-    try:
-        result = await svc.bind(ctx, session, account, form)
-    except ServiceError as refused:
-        return await _refused_form(request, ctx, session, account, refused, form.model_dump())
+    result = await svc.bind(ctx, session, account, attempt)
     done = RedirectResponse("/profile#contracts", status_code=303)
     kind = Notice.BOUND if result.status is BindStatus.BOUND else Notice.ALREADY_BOUND
-    number = result.contract_number or form.contract_number
+    number = result.contract_number or attempt.contract_number
     set_flash(done, ctx.settings, session_token_of(request, ctx.settings) or "", kind, number)
     return done
 

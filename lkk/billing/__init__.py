@@ -9,4 +9,10 @@ replace the SQL registry later without touching the binding rules.
 
 ``models`` holds one family per thing (``…Base``, ``…Create``, ``…Public``, table),
 built on the validators of ``identifiers``; ``errors`` the typed refusals of binding.
+
+Unlike ``lkk.store`` (each function one ``lkk.store.transaction``), the cabinet-side
+stores work in the caller's transaction and leave the commit to it, except that
+``bindings.bind`` and ``lockout`` commit at the lockout rule's fixed points inside one
+call, because a counted attempt must be visible to parallel attempts before the code
+is checked, which one transaction per function cannot express.
 """

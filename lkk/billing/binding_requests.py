@@ -4,7 +4,8 @@ Why a table: verification runs as a Temporal activity (retried, visible in the
 Temporal UI, next to the workflow that waits for it), but the binding code is a secret
 and must not enter workflow history. So the API validates the form, parks the attempt
 here with the code sealed, and hands the workflow only the row's random id; the
-activity opens the row, runs ``bindings.bind`` and deletes the row.
+activity opens the row, runs ``bindings.bind`` and deletes the row. The functions work
+in the caller's session and leave the commit to it, but ``execute`` (see ``lkk.billing``).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ Order of checks in ``bind`` (why it is safe to tell the customer each outcome):
 5. only now, with the code proven: CLOSED or BOUND_TO_ANOTHER, else BOUND.
    The UNIQUE contract number in ``contract_bindings`` decides a race.
 
-Every function works in the caller's session. ``unbind`` leaves the commit to the
-caller (one unit of work); ``bind`` commits at the rule's fixed points (the counted
+Every function works in the caller's session (not ``lkk.store.transaction``: see
+``lkk.billing``). ``unbind`` leaves the commit to the caller (one unit of work); ``bind`` commits at the rule's fixed points (the counted
 attempt before the code is checked, the cleared counters, the binding), because a
 count must be visible to parallel attempts at once. The Russian texts of the outcomes
 are in ``api/errors.py`` (refusals) and ``api/services/contracts.py`` (success).

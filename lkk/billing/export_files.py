@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from lkk.billing.identifiers import error_text
 from lkk.billing.models import ContractCreate, MeterCreate, MeteringPointCreate
+from lkk.validation import error_text
 
 MAX_PROBLEMS = 200  # a wholly wrong file should not print a million lines
 

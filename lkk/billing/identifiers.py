@@ -19,9 +19,8 @@ Russian message to show next to the field. Rules:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, ValidationInfo
 from stdnum.exceptions import InvalidChecksum, ValidationError as StdnumError
@@ -55,7 +54,6 @@ MSG_CODE_FORMAT = (
     "Код подтверждения состоит из 8 латинских букв и цифр (например, KX7M-2QPA). "
     "Проверьте код, выданный в офисе поставщика."
 )
-MSG_FIELD_MISSING = "Заполните это поле."
 MSG_SERIAL_FORMAT = "Заводской номер прибора учёта: от 1 до 32 цифр и букв, допустимы точка, дефис, косая черта и «_»."
 
 
@@ -207,22 +205,3 @@ CustomerName = Annotated[str, _clean_text_upto(300)]
 ExternalId = Annotated[str, AfterValidator(normalize_external_id)]
 # Before the date parser, so the Russian ``31.03.2027`` form and "" are accepted.
 OptionalDate = Annotated[date | None, BeforeValidator(parse_date)]
-
-
-def error_text(err: Mapping[str, Any], messages: Mapping[str, str] | None = None) -> str:
-    """The Russian text of one pydantic error: our validator's own message, else the one
-    ``messages`` has for its type (a field left out is asked for), else pydantic's."""
-    error = (err.get("ctx") or {}).get("error")
-    if isinstance(error, ValueError):
-        return str(error)
-    return (messages or {"missing": MSG_FIELD_MISSING}).get(err["type"], err["msg"])
-
-
-def field_messages(errors: Iterable[Mapping[str, Any]], *, skip: int = 0) -> dict[str, str]:
-    """One Russian message per field, keyed by the location's element after the first
-    ``skip`` (1 for FastAPI's ``("body", field)``)."""
-    out: dict[str, str] = {}
-    for err in errors:
-        loc = err["loc"][skip:]
-        out.setdefault(str(loc[0]) if loc else "__all__", error_text(err))
-    return out

@@ -8,9 +8,10 @@ are shared by all workers and survive restarts.
 
 This module is the store of the counters only; the rule (threshold, doubling, cap,
 forgetting) is ``lkk.security.lockout_rule``, shared with the login lockout. Every
-function works in the caller's session: ``reserve_attempt``, ``clear`` and ``refund``
-end its transaction (a count must be visible to parallel attempts at once), while
-``purge_quiet`` leaves the commit to its caller.
+function works in the caller's session (not ``lkk.store.transaction``, see
+``lkk.billing``): ``reserve_attempt``, ``clear`` and ``refund`` end its transaction (a
+count must be visible to parallel attempts at once), while ``purge_quiet`` leaves the
+commit to its caller.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ Every public function takes the caller's ``Session`` and is one transaction on i
 runs several of them, with the CPU work between, in one thread hop, and the commits,
 locks and races are those of one function each, as if each had its own session.
 The API gets its session per request (``api.deps.DbSession``); an activity opens one.
+The billing stores (``lkk.billing``) differ, and say why in their package doc.
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ from lkk.billing.identifiers import (
     normalize_binding_code,
     normalize_contract_number,
     normalize_inn,
-    field_messages,
     normalize_kpp,
 )
 from lkk.billing.models import BindingRequestCreate
+from lkk.validation import field_messages
 
 # --- ИНН ------------------------------------------------------------------------------
 
