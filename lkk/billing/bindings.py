@@ -67,6 +67,10 @@ def bind(
     subjects = [Subject(AttemptSubject.CONTRACT, number), Subject(AttemptSubject.ACCOUNT, account_id)]
     wait = reserve_attempt(session, subjects, now, policy)
     if wait is not None:
+        # Submissions in flight count as guesses until they are checked, so a burst from one
+        # cabinet can lock itself; once one of them has bound the contract, say that instead.
+        if _holder(session, number) == account_id:
+            return BindOutcome(status=BindStatus.ALREADY_BOUND_TO_YOU, contract_number=number)
         return BindOutcome(status=BindStatus.LOCKED, contract_number=number, retry_after_seconds=wait)
     try:
         result = registry.verify_binding(number, form.inn, form.kpp, form.code, now)
