@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from api.captcha_view import checked_captcha
 from api.cookies import set_session_cookie
 from api.deps import Ctx, DbSession
+from api.errors import ErrorOut
 from api.forms import FormRoute, form
 from api.ratelimit import rate_limit
 from api.services import registration as svc
@@ -24,11 +25,6 @@ router = APIRouter(prefix="/api/v1", tags=["registration"], route_class=FormRout
 class RegistrationOut(BaseModel):
     registration_handle: str = Field(description="Opaque; pass it to resend and status.")
     stage: OnboardingStage
-
-
-class ErrorOut(BaseModel):
-    detail: str
-    errors: dict[str, str] = {}
 
 
 class HandleIn(BaseModel):

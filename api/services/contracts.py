@@ -44,6 +44,7 @@ from lkk.billing.errors import ContractNotBound, refusal_of
 from lkk.billing.identifiers import normalize_contract_number
 from lkk.billing.models import BindingRequestCreate, ContractPublic, ContractStatus, MeteringPointPublic
 from lkk.billing.registry import SqlBillingRegistry
+from lkk.db import transaction
 from lkk.models import Account
 from lkk.security.passwords import hasher_for
 from lkk.temporal import contract_binding_workflow_id, contract_unbinding_workflow_id, onboarding_workflow_id
@@ -100,13 +101,8 @@ async def _unit_of_work(session: Session, work: Callable[[], _T]) -> _T:
     """One thread hop: the work, then its commit (or rollback on an error)."""
 
     def run() -> _T:
-        try:
-            result = work()
-            session.commit()
-            return result
-        except BaseException:
-            session.rollback()
-            raise
+        with transaction(session):
+            return work()
 
     return await run_in_threadpool(run)
 
