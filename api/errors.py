@@ -18,6 +18,8 @@ from pydantic import BaseModel
 
 from api import unavailable
 from lkk.billing import errors as contract_errors
+from lkk.company import errors as company_errors
+from lkk.company.models import InvitationStatus
 from lkk.errors import FormInvalid, NotSignedIn, PasswordRejected, ServiceError, SignupTaken, TooManyAttempts
 from lkk.ru_numbers import wait
 
@@ -102,5 +104,54 @@ REFUSALS.update(
             f"{wait(e.retry_after_seconds)}.",
         ),
         contract_errors.ContractNotBound: (404, "Договор не привязан к вашему личному кабинету."),
+    }
+)
+
+# --- company accounts (lkk/company/errors.py) ----------------------------------------------
+
+INVITATION_CLOSED: dict[InvitationStatus, str] = {
+    InvitationStatus.ACCEPTED: "Приглашение уже принято. Войдите в личный кабинет.",
+    InvitationStatus.REVOKED: "Приглашение отозвано администратором договора.",
+    InvitationStatus.EXPIRED: "Срок действия приглашения истёк. Попросите администратора договора отправить новое.",
+    InvitationStatus.UNDELIVERABLE: "Приглашение недействительно. Попросите администратора договора отправить новое.",
+    InvitationStatus.PENDING: "Приглашение ещё действует.",
+}
+
+REFUSALS.update(
+    {
+        company_errors.NoRights: (
+            403,
+            "Недостаточно прав: это действие доступно только администратору договора.",
+        ),
+        company_errors.LastAdministrator: (
+            409,
+            "У договора должен остаться хотя бы один администратор. Сначала назначьте администратором другого пользователя.",
+        ),
+        company_errors.MemberNotFound: (404, "Пользователь не найден среди пользователей договора."),
+        company_errors.ContractFull: (409, "Достигнут предел числа пользователей договора."),
+        company_errors.TooManyPendingInvitations: (
+            429,
+            lambda e: f"У вас уже {e.limit} действующих приглашений — это предел. "
+            "Отзовите ненужные или дождитесь ответа на них.",
+        ),
+        company_errors.TooManyInvitations: (
+            429,
+            lambda e: f"Слишком много приглашений за последний час. Повторите через {wait(e.retry_after_seconds)}.",
+        ),
+        company_errors.InvitationNotFound: (404, "Приглашение не найдено. Проверьте ссылку из письма."),
+        company_errors.InvitationClosed: (410, lambda e: INVITATION_CLOSED[e.status]),
+        company_errors.EmailMismatch: (
+            409,
+            "Приглашение отправлено на другой адрес электронной почты. Войдите под учётной записью "
+            "с этим адресом или выйдите, чтобы создать новую.",
+        ),
+        company_errors.ResendTooSoon: (
+            429,
+            lambda e: f"Письмо с приглашением можно отправить повторно через {wait(e.retry_after_seconds)}.",
+        ),
+        company_errors.ResendsUsedUp: (
+            409,
+            "Письмо с приглашением больше нельзя отправить повторно. Отзовите приглашение и отправьте новое.",
+        ),
     }
 )

@@ -76,7 +76,7 @@ def _sqlite_no_foreign_keys(dbapi_connection, _record) -> None:  # type: ignore[
 
 
 # Every module that defines tables; Alembic and create_schema see exactly these.
-MODEL_MODULES = ("lkk.models", "lkk.billing.models")
+MODEL_MODULES = ("lkk.models", "lkk.billing.models", "lkk.company.models")
 
 
 def import_models() -> None:

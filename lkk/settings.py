@@ -312,6 +312,33 @@ class OnboardingSettings(SettingsGroup):
     billing_code_valid_days: int = Field(default=30, description="Validity of a binding code issued by `lkk billing issue-code`.")
 
 
+class CompanySettings(SettingsGroup):
+    """Company accounts
+
+    Colleagues invited to a contract (``lkk.company``): how long an invitation lives,
+    how often its letter may be re-sent, and the limits that keep one administrator
+    from flooding addresses or a contract from growing without bound.
+    """
+
+    invitation_ttl_seconds: int = Field(
+        default=72 * 3600, description="An invitation not accepted within this long expires (its link stops working)."
+    )
+    invitation_resend_cooldown_seconds: int = Field(
+        default=60, description="Minimum pause between two re-sends of an invitation letter."
+    )
+    invitation_max_resends: int = Field(default=5, description="How many times one invitation letter may be re-sent.")
+    max_users_per_contract: int = Field(
+        default=20, description="Users with access to one contract, pending invitations to it included."
+    )
+    max_pending_invitations_per_admin: int = Field(
+        default=20, description="Pending invitations one administrator may have at a time."
+    )
+    max_invitations_per_hour_per_admin: int = Field(
+        default=10, description="Invitations one administrator may send in any 60 minutes."
+    )
+    audit_page_size: int = Field(default=20, description="Entries per page of «Журнал действий».")
+
+
 class PasswordSettings(SettingsGroup):
     """Passwords and recovery
 
@@ -452,6 +479,7 @@ class Settings(
     ObservabilitySettings,
     SecurityLimitSettings,
     PasswordSettings,
+    CompanySettings,
     OnboardingSettings,
     SupplierSettings,
     WebSettings,

@@ -113,3 +113,16 @@ class ResendCooldown(ResendRefused):
     def retry_after_seconds(error: ApplicationError, default: int = 60) -> int:
         """Whole seconds the customer waits (rounded up past the remaining fraction)."""
         return int(float(error.details[0])) + 1 if error.details else default
+
+
+# --- company accounts: the Invitation workflow's update validators -----------------------
+
+
+class InvitationNotPending(WorkflowError):
+    """Raised by the ``accept``, ``revoke`` and ``resend`` validators once the invitation
+    is accepted, revoked, expired or undeliverable (its one detail: the stage's value)."""
+
+    TYPE = "InvitationNotPending"
+
+    def __init__(self, stage: str) -> None:
+        super().__init__("invitation is no longer pending", stage)

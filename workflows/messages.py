@@ -126,8 +126,131 @@ class UnbindContractRequest(BaseModel):
 
 
 class UnbindContractResult(BaseModel):
-    unbound: bool  # False: this cabinet did not hold the contract
+    unbound: bool  # False: this cabinet did not hold the contract (or holds it without admin rights)
     contract_number: str
+    # Pending invitations left without a contract by this unbinding (revoked in the same
+    # transaction); the unbinding workflow tells each one's workflow. Default: older runs.
+    withdrawn_invitations: list[str] = []
+
+
+# --- company accounts: invitations -------------------------------------------------------
+
+
+class InvitationStage(StrEnum):
+    """The ``Invitation`` workflow's stage (also its ``LkkStage`` search attribute)."""
+
+    PENDING = "invitation_pending"  # the letter is out (or going out); waiting for the colleague
+    ACCEPTED = "invitation_accepted"
+    REVOKED = "invitation_revoked"  # by an administrator, or its contracts were unbound
+    EXPIRED = "invitation_expired"
+    UNDELIVERABLE = "invitation_undeliverable"  # the letter was refused for good
+
+
+class InvitationInput(BaseModel):
+    """Input of the ``Invitation`` workflow: ids, numbers and durations only (the e-mail
+    address and the name stay in the database)."""
+
+    invitation_id: str
+    inviter_login: str
+    contract_numbers: list[str]
+    ttl_seconds: int
+    resend_cooldown_seconds: int
+    max_resends: int
+
+
+class InvitationResult(BaseModel):
+    stage: InvitationStage
+    emails_sent: int
+    finished_at: datetime
+    accepted_login: str | None = None
+
+
+class AcceptInvitationRequest(BaseModel):
+    """Update ``accept``: the account (new or existing, already checked by the API) that
+    takes the invitation."""
+
+    account_id: str
+    login: str
+
+
+class AcceptInvitationResult(BaseModel):
+    accepted: bool  # False: the invitation was revoked, expired or used a moment earlier
+    status: str  # the invitation's status in the database afterwards (``InvitationStatus``)
+    contract_numbers: list[str] = []  # granted
+
+
+class RevokeInvitationRequest(BaseModel):
+    """Update ``revoke``: an administrator withdraws the invitation."""
+
+    actor_account_id: str
+    actor_login: str
+
+
+class RevokeInvitationResult(BaseModel):
+    revoked: bool  # False: it was accepted, expired or revoked a moment earlier
+    status: str
+
+
+class ResendInvitationRequest(BaseModel):
+    """Update ``resend``: an administrator asks for the letter again."""
+
+    actor_account_id: str
+    actor_login: str
+
+
+class InvitationResendAccepted(BaseModel):
+    emails_sent: int
+    resends_left: int
+    next_resend_at: datetime
+
+
+class InvitationWithdrawn(BaseModel):
+    """Signal: the invitation's last contract was unbound; the database already revoked it."""
+
+    withdrawn_at: datetime
+
+
+class InvitationState(BaseModel):
+    """Query result of ``state``."""
+
+    stage: InvitationStage
+    emails_sent: int
+    resends_left: int
+    next_resend_at: datetime | None
+    expires_at: datetime
+    mail_problem: str | None
+
+
+class SendInvitationInput(BaseModel):
+    invitation_id: str
+    seq: int  # 0 for the first letter, then 1, 2, ... for each re-send
+
+
+class SendInvitationResult(BaseModel):
+    sent: bool  # False: the invitation is no longer pending (nothing to accept)
+
+
+class CloseInvitationInput(BaseModel):
+    """Activity input: move a pending invitation to ``status`` (revoked, expired or
+    undeliverable) and record it in the audit trail."""
+
+    invitation_id: str
+    status: str  # ``InvitationStatus``
+    actor_account_id: str | None = None  # None: the service itself
+    actor_login: str | None = None
+
+
+class GrantInvitationInput(BaseModel):
+    invitation_id: str
+    account_id: str
+
+
+class InvitationRef(BaseModel):
+    invitation_id: str
+
+
+class NoticeSent(BaseModel):
+    sent: bool
 
 
 # --- activities -----------------------------------------------------------------
