@@ -224,6 +224,9 @@ class InvitationState(BaseModel):
 class SendInvitationInput(BaseModel):
     invitation_id: str
     seq: int  # 0 for the first letter, then 1, 2, ... for each re-send
+    # Who asked for re-send ``seq`` (recorded in the audit trail with the new link).
+    resent_by_account_id: str | None = None
+    resent_by_login: str | None = None
 
 
 class SendInvitationResult(BaseModel):
