@@ -75,6 +75,7 @@ class AuditAction(StrEnum):
     ACCEPTED = "accepted"
     INVITATION_REVOKED = "invitation_revoked"
     INVITATION_EXPIRED = "invitation_expired"
+    INVITATION_UNDELIVERABLE = "invitation_undeliverable"  # the letter was refused for good
     ACCESS_REVOKED = "access_revoked"
     ROLE_CHANGED = "role_changed"
 
