@@ -46,7 +46,7 @@ from lkk.billing.models import BindingRequestCreate, ContractPublic, ContractSta
 from lkk.billing.registry import SqlBillingRegistry
 from lkk.company import access
 from lkk.company.models import Role
-from lkk.db import transaction
+from lkk.db import session_scope, transaction
 from lkk.models import Account
 from lkk.security.passwords import hasher_for
 from lkk.temporal import contract_binding_workflow_id, contract_unbinding_workflow_id, onboarding_workflow_id
@@ -188,11 +188,18 @@ async def _bind_durably(
 
 async def unbind(ctx: AppContext, account: Account, contract_number: str) -> str:
     """Release one of the cabinet's contracts (its normalised number is returned);
-    ``ContractNotBound`` when the cabinet does not hold it."""
+    ``ContractNotBound`` when the cabinet has no access to it, ``NoRights`` for «Просмотр»."""
     try:
         number = normalize_contract_number(contract_number)
     except ValueError:
         raise ContractNotBound() from None
+
+    def require_admin() -> None:
+        # Told at once (403 / 404); the activity checks again in the unbinding's own transaction.
+        with session_scope(ctx.engine) as session:
+            access.require(session, account.id, number, Role.ADMIN)
+
+    await run_in_threadpool(require_admin)
     client = _client(ctx)
     try:
         result = await asyncio.wait_for(

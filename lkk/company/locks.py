@@ -1,7 +1,8 @@
 """Row locks that serialise company changes, the same way on both databases.
 
-PostgreSQL locks the row (``SELECT … FOR UPDATE``): the next writer waits, and its
-later statements (READ COMMITTED) see what the first one committed. SQLite has one
+PostgreSQL locks the row (``SELECT … FOR NO KEY UPDATE``): the next writer waits, and
+its later statements (READ COMMITTED) see what the first one committed. NO KEY: rows
+that merely reference the locked one (a login's session, a member row) are not held up. SQLite has one
 writer at a time: a no-op UPDATE as the unit's first write takes the database's write
 lock (waiting out the busy timeout), so the reads after it see the latest commit.
 Take the locks before reading what they protect, always in the same order (the
@@ -26,7 +27,7 @@ def _postgres(session: Session) -> bool:
 def lock_account(session: Session, account_id: str) -> None:
     """Serialise one account's actions (an administrator's invitation burst)."""
     if _postgres(session):
-        session.execute(select(Account.id).where(Account.id == account_id).with_for_update())  # type: ignore[arg-type]
+        session.execute(select(Account.id).where(Account.id == account_id).with_for_update(key_share=True))  # type: ignore[arg-type]
     else:
         session.execute(update(Account).execution_options(synchronize_session=False).where(Account.id == account_id).values(status=Account.status))  # type: ignore[arg-type]
 
@@ -43,5 +44,5 @@ def lock_contracts(session: Session, numbers: Iterable[str]) -> list[str]:
         )
     query = select(number).where(number.in_(wanted)).order_by(number)  # type: ignore[attr-defined]
     if _postgres(session):
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     return list(session.execute(query).scalars())
