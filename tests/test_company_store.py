@@ -668,3 +668,23 @@ def test_migration_backfills_members_and_the_trail(pre_company_db: str) -> None:
             assert conn.execute(text("SELECT count(*) FROM contract_bindings")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_unbindings_withdrawing_an_invitations_last_contracts_at_once_revoke_it(
+    engine: Engine, account: Callable[..., tuple[str, str]], round_: int
+) -> None:
+    admin, second = account(), account()
+    bind(engine, A, admin)
+    bind(engine, B, admin, NOW + timedelta(minutes=1))
+    grant(engine, B, second, Role.ADMIN, admin[0])
+    invitation_id = invite(engine, admin, [A, B])
+    outcomes = released_together(
+        [
+            lambda: unit(engine, lambda s: bindings.unbind(s, admin[0], A, NOW)),
+            lambda: unit(engine, lambda s: bindings.unbind(s, second[0], B, NOW)),
+        ]
+    )
+    assert all(isinstance(o, bindings.UnbindOutcome) and o.unbound for o in outcomes), outcomes
+    assert sorted(len(o.withdrawn) for o in outcomes) == [0, 1]  # one of them revoked it, and told
+    assert status_of(engine, invitation_id) is InvitationStatus.REVOKED

@@ -30,7 +30,7 @@ from lkk.company.errors import (
     TooManyInvitations,
     TooManyPendingInvitations,
 )
-from lkk.company.locks import lock_account, lock_contracts
+from lkk.company.locks import lock_account, lock_contracts, lock_invitation
 from lkk.company.models import (
     AuditAction,
     ContractMember,
@@ -375,6 +375,9 @@ def withdraw_contract(
     ).all()
     revoked: list[str] = []
     for invitation in pending:
+        lock_invitation(session, invitation.id)  # another unbinding may be withdrawing its other contract
+        if _status(session, invitation.id) is not InvitationStatus.PENDING:
+            continue  # accepted or closed while we waited: that outcome stands, with its history
         others = session.exec(
             select(func.count()).where(
                 InvitationContract.invitation_id == invitation.id, InvitationContract.contract_number != number

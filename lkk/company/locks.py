@@ -6,7 +6,8 @@ that merely reference the locked one (a login's session, a member row) are not h
 writer at a time: a no-op UPDATE as the unit's first write takes the database's write
 lock (waiting out the busy timeout), so the reads after it see the latest commit.
 Take the locks before reading what they protect, always in the same order (the
-actor's account, then contracts by number), so two units never wait on each other.
+actor's account, then contracts by number, then an invitation), so two units never
+wait on each other.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from lkk.billing.models import ContractBinding
+from lkk.company.models import Invitation
 from lkk.models import Account
 
 
@@ -46,3 +48,13 @@ def lock_contracts(session: Session, numbers: Iterable[str]) -> list[str]:
     if _postgres(session):
         query = query.with_for_update(key_share=True)
     return list(session.execute(query).scalars())
+
+
+def lock_invitation(session: Session, invitation_id: str) -> None:
+    """Serialise changes to one invitation's contracts (two unbindings withdrawing its last
+    two contracts at once must see each other). Take it after the contract locks. SQLite:
+    the unit already holds the write lock (``lock_contracts`` came first)."""
+    if _postgres(session):
+        session.execute(
+            select(Invitation.id).where(Invitation.id == invitation_id).with_for_update(key_share=True)  # type: ignore[arg-type]
+        )
