@@ -20,6 +20,8 @@ from lkk.billing.importer import import_records
 from lkk.billing.lockout import DEFAULT_POLICY, LockoutPolicy, Subject, locked_for
 from lkk.billing.models import AttemptSubject, BindingEvent, BindingRequestCreate
 from lkk.billing.registry import SqlBillingRegistry
+from lkk.company import access, members
+from lkk.company.models import AuditAction, AuditEvent, Role
 from lkk.db import make_engine
 from lkk.timeutil import as_utc
 from workflows.messages import BindStatus
@@ -62,7 +64,7 @@ def said(outcome: BindOutcome) -> str:
 
 def list_bound(engine: Engine, account: str) -> list[tuple[str, datetime]]:
     with Session(engine) as session:
-        return [(b.contract_number, b.bound_at) for b in bindings.list_bound(session, account)]
+        return [(b.contract_number, b.bound_at) for b, _ in bindings.list_bound(session, account)]
 
 
 def held(engine: Engine, account: str) -> list[str]:
@@ -73,7 +75,7 @@ def unbind(engine: Engine, account: str, number: str, now: datetime) -> bool:
     with Session(engine) as session:
         released = bindings.unbind(session, account, number, now)
         session.commit()
-    return released
+    return released.unbound
 
 
 def events(engine: Engine) -> list[tuple[str, str, str]]:
@@ -359,3 +361,25 @@ def test_race_many_cabinets_and_a_double_click(
     assert len([e for e in events(sample) if e[0] == "bound"]) == 2
 
 
+
+
+# --- company accounts ------------------------------------------------------------------------
+
+
+def test_the_binder_is_administrator_and_a_colleague_is_already_bound(
+    sample: Engine, registry: SqlBillingRegistry, code: str, new_account: Any
+) -> None:
+    """The binding's own commit makes its binder «Администратор» (and writes the trail); a
+    colleague given access who enters the code is told the contract is already theirs."""
+    owner, colleague = new_account(), new_account()
+    assert attempt(sample, registry, owner, OPEN_LEGAL, code).status == S.BOUND
+    with Session(sample) as session:
+        assert access.role_of(session, owner, OPEN_LEGAL[0]) is Role.ADMIN
+        assert [e.action for e in session.exec(select(AuditEvent)).all()] == [AuditAction.BOUND]
+        members.grant(session, OPEN_LEGAL[0], colleague, Role.VIEWER, owner, NOW)
+        session.commit()
+    assert attempt(sample, registry, colleague, OPEN_LEGAL, code).status == S.ALREADY_BOUND_TO_YOU
+    assert held(sample, colleague) == [OPEN_LEGAL[0]]
+    assert unbind(sample, colleague, OPEN_LEGAL[0], NOW) is False  # a viewer may not unbind
+    assert unbind(sample, owner, OPEN_LEGAL[0], NOW) is True
+    assert held(sample, colleague) == []
