@@ -18,6 +18,7 @@ from lkk import metrics
 from lkk.billing import binding_requests, bindings
 from lkk.billing.lockout import LockoutPolicy
 from lkk.billing.registry import BillingRegistry
+from lkk.db import transaction
 from lkk.mail.message_id import mail_key
 from lkk.mail.render import branding, render_mail
 from lkk.mail.sender import MailRejected, SmtpSender
@@ -81,11 +82,16 @@ class ContractActivities:
 
     @activity.defn(name="unbind_contract")
     def unbind_contract(self, params: UnbindContractRequest) -> UnbindContractResult:
-        with Session(self._engine) as session:
-            unbound = bindings.unbind(session, params.account_id, params.contract_number, utcnow())
-            session.commit()
-        log.info("unbinding for account %s: %s", params.account_id, "done" if unbound else "not held")
-        return UnbindContractResult(unbound=unbound, contract_number=params.contract_number)
+        # One transaction: the binding, its members (cascade), the pending invitations it
+        # leaves without a contract, and their audit rows.
+        with Session(self._engine, expire_on_commit=False) as session, transaction(session):
+            outcome = bindings.unbind(session, params.account_id, params.contract_number, utcnow())
+        log.info("unbinding for account %s: %s", params.account_id, "done" if outcome.unbound else "not held")
+        return UnbindContractResult(
+            unbound=outcome.unbound,
+            contract_number=params.contract_number,
+            withdrawn_invitations=list(outcome.withdrawn),
+        )
 
     @activity.defn(name="find_bound_contract")
     def find_bound_contract(self, params: AccountRef) -> BoundContractInfo:
