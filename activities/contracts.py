@@ -18,6 +18,7 @@ from lkk import metrics
 from lkk.billing import binding_requests, bindings
 from lkk.billing.lockout import LockoutPolicy
 from lkk.billing.registry import BillingRegistry
+from lkk.company import access
 from lkk.db import transaction
 from lkk.mail.message_id import mail_key
 from lkk.mail.render import branding, render_mail
@@ -82,15 +83,18 @@ class ContractActivities:
 
     @activity.defn(name="unbind_contract")
     def unbind_contract(self, params: UnbindContractRequest) -> UnbindContractResult:
-        # One transaction: the binding, its members (cascade), the pending invitations it
-        # leaves without a contract, and their audit rows.
-        with Session(self._engine, expire_on_commit=False) as session, transaction(session):
+        with Session(self._engine) as session, transaction(session):
             outcome = bindings.unbind(session, params.account_id, params.contract_number, utcnow())
-        log.info("unbinding for account %s: %s", params.account_id, "done" if outcome.unbound else "not held")
+        log.info(
+            "unbinding for account %s: %s, %d invitation(s) withdrawn",
+            params.account_id,
+            "done" if outcome.unbound else "not held as administrator",
+            len(outcome.withdrawn),
+        )
         return UnbindContractResult(
             unbound=outcome.unbound,
             contract_number=params.contract_number,
-            withdrawn_invitations=list(outcome.withdrawn),
+            withdrawn_invitations=outcome.withdrawn,
         )
 
     @activity.defn(name="find_bound_contract")
@@ -131,7 +135,9 @@ class ContractActivities:
 
 
 def _first_bound(session: Session, account_id: str) -> BoundContractInfo:
-    bound = bindings.list_bound(session, account_id)
+    """The first contract the account has access to (bound itself, or shared with it)."""
+    bound = access.contracts_of(session, account_id)
     if not bound:
         return BoundContractInfo()
-    return BoundContractInfo(contract_number=bound[0].contract_number, bound_at=as_utc(bound[0].bound_at))
+    binding, _ = bound[0]
+    return BoundContractInfo(contract_number=binding.contract_number, bound_at=as_utc(binding.bound_at))
