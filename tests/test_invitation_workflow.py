@@ -243,30 +243,30 @@ async def test_resend_has_cooldown_and_limit_and_kills_older_links(
 async def test_accept_and_revoke_at_the_same_moment_give_exactly_one_outcome(
     time_skipping_env: WorkflowEnvironment, settings: Settings, engine: Engine, mailsink: MailSinkProcess
 ) -> None:
-    """Both updates wait while no worker runs, so one workflow task delivers both: both
-    validators pass, both activities race in the database, one conditional UPDATE wins."""
+    """The run starts and both updates wait while no worker runs, so the first workflow
+    task delivers both: both validators pass, both activities race in the database, and
+    one conditional UPDATE wins."""
     env = time_skipping_env
     load_registry(engine)
     async with running_worker(env.client, settings) as worker_settings:
         ctx = context(worker_settings, engine, env.client)
         admin = await _admin(ctx, mailsink, engine, OPEN_LEGAL)
         colleague = await confirmed_cabinet(ctx, mailsink, engine, "race")
-        handle = await invite(
-            env.client, engine, worker_settings, admin.account.id, admin.login, colleague.email, [NUMBER]
-        )
-        await invitation_letters(mailsink.mailbox, colleague.email)
-        queue = worker_settings.temporal_task_queue
-
+    queue = f"race-{colleague.login}"
+    held = worker_settings.model_copy(update={"temporal_task_queue": queue})
+    handle = await invite(env.client, engine, held, admin.account.id, admin.login, colleague.email, [NUMBER])
     accept = asyncio.create_task(handle.execute_update(InvitationWorkflow.accept, _accept(colleague)))
     revoke = asyncio.create_task(handle.execute_update(InvitationWorkflow.revoke, _actor(admin)))
     await asyncio.sleep(1.0)  # both are waiting at the server
     assert not accept.done() and not revoke.done()
+
     async with running_worker(env.client, settings, task_queue=queue):
         accepted, revoked = await asyncio.gather(accept, revoke)
         assert accepted.accepted != revoked.revoked, (accepted, revoked)  # exactly one
         winner = InvitationStatus.ACCEPTED if accepted.accepted else InvitationStatus.REVOKED
         assert accepted.status == revoked.status == winner.value  # the loser was told what won
         result = await handle.result()
+        details = await _details(handle)  # a query needs a worker
 
     invitation_id = handle.id.removeprefix("invitation-")
     assert invitation_row(engine, invitation_id).status == winner  # the database and the workflow agree
@@ -274,7 +274,6 @@ async def test_accept_and_revoke_at_the_same_moment_give_exactly_one_outcome(
     assert (_role(engine, colleague.account.id, NUMBER) is Role.VIEWER) == accepted.accepted
     closing = [a[0] for a in audit_actions(engine, NUMBER) if a[0] in (AuditAction.ACCEPTED, AuditAction.INVITATION_REVOKED)]
     assert closing == [AuditAction.ACCEPTED if accepted.accepted else AuditAction.INVITATION_REVOKED]
-    details = await _details(handle)
     late = "пытался отозвать приглашение" if accepted.accepted else "пытался принять приглашение"
     assert late in details  # the loser is in support's timeline too
 

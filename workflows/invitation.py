@@ -219,7 +219,10 @@ class InvitationWorkflow:
         else:
             stage = STAGE_OF_STATUS[result.status]
             self._log(Kind.ACCEPT_TOO_LATE, login=request.login, stage=stage)
-            self._settle(stage)
+            if stage is not InvitationStage.EXPIRED:
+                # "Expired" may mean "past its time, still pending": only the run's own
+                # expiry closes it (and writes the audit row), so the timer decides that one.
+                self._settle(stage)
         return result
 
     @accept.validator
