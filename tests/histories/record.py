@@ -65,9 +65,21 @@ from tests.harness import (
     token_from,
     unique_login,
 )
+from tests.invitation_harness import create_invitation, invitation_letters, invite
 from tests.mailbox import Mailbox
+from workflows.invitation import InvitationWorkflow
 from workflows.maintenance import PurgeStaleCountersWorkflow
-from workflows.messages import BindStatus, OnboardingStage, OnboardingState, PurgeInput
+from workflows.messages import (
+    AcceptInvitationRequest,
+    BindStatus,
+    InvitationResult,
+    InvitationStage,
+    OnboardingStage,
+    OnboardingState,
+    PurgeInput,
+    ResendInvitationRequest,
+    RevokeInvitationRequest,
+)
 from workflows.onboarding import OnboardingWorkflow
 
 HISTORIES = Path(__file__).resolve().parent
@@ -385,6 +397,123 @@ async def unbinding_not_held(rig: Rig) -> str:
     return rig.last_started("ContractUnbinding")
 
 
+async def unbinding_withdraws_invitation(rig: Rig) -> str:
+    """The contract had a pending invitation (with its run) and one whose run never started."""
+    admin = await administrator(rig)
+    invited = await invited_by(rig, admin, "wd")
+    orphan = f"orphan-{admin.login}@{EMAIL_DOMAIN}"
+    rig.keep_out(orphan)
+    create_invitation(rig.ctx.engine, rig.ctx.settings, admin.account_id, admin.login, orphan, [OPEN_LEGAL[0]])
+    assert await binding.unbind(rig.ctx, account(rig, admin), OPEN_LEGAL[0])
+    await invitation_over(rig, invited, InvitationStage.REVOKED)
+    return rig.last_started("ContractUnbinding")
+
+
+# --- Invitation --------------------------------------------------------------------------
+
+
+async def administrator(rig: Rig) -> Customer:
+    """A cabinet that bound the sample registry's OPEN_LEGAL contract (its administrator)."""
+    load_registry(rig.ctx.engine)
+    code = registry_code(rig, OPEN_LEGAL[0])
+    admin = await confirmed(rig, "admin")
+    assert await bind(rig, admin, OPEN_LEGAL, code) is BindStatus.BOUND
+    return admin
+
+
+async def invited_by(rig: Rig, admin: Customer, prefix: str, email: str | None = None) -> str:
+    """An invitation of ``email`` (a fresh address by default) as the API makes it; returns its run's id."""
+    address = email or f"{unique_login(prefix)}@{EMAIL_DOMAIN}"
+    rig.keep_out(address)
+    handle = await invite(
+        rig.client, rig.ctx.engine, rig.ctx.settings, admin.account_id, admin.login, address, [OPEN_LEGAL[0]],
+        full_name="Иванова Мария Петровна",
+    )
+    rig.keep_out("Иванова")
+    return handle.id
+
+
+async def invitation_token(rig: Rig, email: str, count: int = 1) -> str:
+    letters = await invitation_letters(rig.mailbox, email, count)
+    token = token_from(letters[-1])
+    rig.keep_out(token)
+    return token
+
+
+async def invitation_over(rig: Rig, workflow_id: str, expected: InvitationStage) -> None:
+    handle = rig.client.get_workflow_handle(workflow_id, result_type=InvitationResult)
+    result = await handle.result()
+    assert result.stage is expected, result
+
+
+def accept_as(customer: Customer) -> AcceptInvitationRequest:
+    return AcceptInvitationRequest(account_id=customer.account_id, login=customer.login)
+
+
+async def invitation_accepted(rig: Rig) -> str:
+    admin = await administrator(rig)
+    colleague = await confirmed(rig, "buh")
+    workflow_id = await invited_by(rig, admin, "buh", colleague.email)
+    await invitation_token(rig, colleague.email)
+    handle = rig.client.get_workflow_handle(workflow_id)
+    assert (await handle.execute_update(InvitationWorkflow.accept, accept_as(colleague))).accepted
+    await invitation_over(rig, workflow_id, InvitationStage.ACCEPTED)
+    return workflow_id
+
+
+async def invitation_resent_then_accepted(rig: Rig) -> str:
+    admin = await administrator(rig)
+    colleague = await confirmed(rig, "buh")
+    workflow_id = await invited_by(rig, admin, "buh", colleague.email)
+    await invitation_token(rig, colleague.email)
+    await rig.env.sleep(timedelta(seconds=rig.ctx.settings.invitation_resend_cooldown_seconds + 1))
+    handle = rig.client.get_workflow_handle(workflow_id)
+    resend = ResendInvitationRequest(actor_account_id=admin.account_id, actor_login=admin.login)
+    await handle.execute_update(InvitationWorkflow.resend, resend)
+    await invitation_token(rig, colleague.email, count=2)
+    assert (await handle.execute_update(InvitationWorkflow.accept, accept_as(colleague))).accepted
+    await invitation_over(rig, workflow_id, InvitationStage.ACCEPTED)
+    return workflow_id
+
+
+async def invitation_revoked(rig: Rig) -> str:
+    admin = await administrator(rig)
+    workflow_id = await invited_by(rig, admin, "rv")
+    handle = rig.client.get_workflow_handle(workflow_id)
+    revoke = RevokeInvitationRequest(actor_account_id=admin.account_id, actor_login=admin.login)
+    assert (await handle.execute_update(InvitationWorkflow.revoke, revoke)).revoked
+    await invitation_over(rig, workflow_id, InvitationStage.REVOKED)
+    return workflow_id
+
+
+async def invitation_expired(rig: Rig) -> str:
+    admin = await administrator(rig)
+    workflow_id = await invited_by(rig, admin, "exp")
+    await rig.env.sleep(timedelta(seconds=rig.ctx.settings.invitation_ttl_seconds + 60))
+    await invitation_over(rig, workflow_id, InvitationStage.EXPIRED)
+    return workflow_id
+
+
+async def invitation_withdrawn(rig: Rig) -> str:
+    admin = await administrator(rig)
+    workflow_id = await invited_by(rig, admin, "wd")
+    assert await binding.unbind(rig.ctx, account(rig, admin), OPEN_LEGAL[0])
+    await invitation_over(rig, workflow_id, InvitationStage.REVOKED)
+    return workflow_id
+
+
+async def invitation_undeliverable(rig: Rig) -> str:
+    """The receiving server refuses the letter for good (550)."""
+    admin = await administrator(rig)
+    rig.mailbox.set_smtp_mode("reject")
+    try:
+        workflow_id = await invited_by(rig, admin, "nobody")
+        await invitation_over(rig, workflow_id, InvitationStage.UNDELIVERABLE)
+    finally:
+        rig.mailbox.set_smtp_mode("accept")
+    return workflow_id
+
+
 # --- PasswordReset -----------------------------------------------------------------------
 
 
@@ -467,6 +596,15 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
     "ContractUnbinding": {
         "unbound": unbinding_unbound,
         "not_held": unbinding_not_held,
+        "withdraws_invitation": unbinding_withdraws_invitation,
+    },
+    "Invitation": {
+        "accepted": invitation_accepted,
+        "resent_then_accepted": invitation_resent_then_accepted,
+        "revoked": invitation_revoked,
+        "expired": invitation_expired,
+        "withdrawn": invitation_withdrawn,
+        "undeliverable": invitation_undeliverable,
     },
     "PasswordReset": {
         "used": reset_used,
