@@ -39,11 +39,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import AppContext
 from api.unavailable import ServiceUnavailable
-from lkk.billing import binding_requests, bindings
+from lkk.billing import binding_requests
 from lkk.billing.errors import ContractNotBound, refusal_of
 from lkk.billing.identifiers import normalize_contract_number
 from lkk.billing.models import BindingRequestCreate, ContractPublic, ContractStatus, MeteringPointPublic
 from lkk.billing.registry import SqlBillingRegistry
+from lkk.company import access
+from lkk.company.models import Role
 from lkk.db import transaction
 from lkk.models import Account
 from lkk.security.passwords import hasher_for
@@ -84,6 +86,7 @@ class BoundContractPublic(BaseModel):
     kpp: str | None = None
     status: ContractStatus | None = None  # None: billing no longer lists it
     metering_points: list[MeteringPointPublic] = []
+    role: Role = Role.ADMIN  # the cabinet's «Права доступа» to it (the binder is its administrator)
 
 
 def registry_for(ctx: AppContext) -> SqlBillingRegistry:
@@ -108,17 +111,19 @@ async def _unit_of_work(session: Session, work: Callable[[], _T]) -> _T:
 
 
 async def list_contracts(ctx: AppContext, session: Session, account: Account) -> list[BoundContractPublic]:
+    """Every contract the account may see: bound by it, or shared with it (its role says which rights)."""
+
     def work() -> list[BoundContractPublic]:
-        bound = bindings.list_bound(session, account.id)
-        details = {c.number: c for c in registry_for(ctx).contract_details([b.contract_number for b in bound])}
-        return [_card(b.contract_number, b.bound_at, details.get(b.contract_number)) for b in bound]
+        held = access.contracts_of(session, account.id)
+        details = {c.number: c for c in registry_for(ctx).contract_details([b.contract_number for b, _ in held])}
+        return [_card(b.contract_number, b.bound_at, role, details.get(b.contract_number)) for b, role in held]
 
     return await _unit_of_work(session, work)
 
 
-def _card(number: str, bound_at: datetime, details: ContractPublic | None) -> BoundContractPublic:
+def _card(number: str, bound_at: datetime, role: Role, details: ContractPublic | None) -> BoundContractPublic:
     known = dict(details) if details is not None else {}
-    return BoundContractPublic.model_validate({**known, "number": number, "bound_at": bound_at})
+    return BoundContractPublic.model_validate({**known, "number": number, "bound_at": bound_at, "role": role})
 
 
 async def bind(ctx: AppContext, session: Session, account: Account, form: BindingRequestCreate) -> BindContractResult:
@@ -181,13 +186,15 @@ async def _bind_durably(
     )
 
 
-async def unbind(ctx: AppContext, account: Account, contract_number: str) -> str:
+async def unbind(ctx: AppContext, session: Session, account: Account, contract_number: str) -> str:
     """Release one of the cabinet's contracts (its normalised number is returned);
-    ``ContractNotBound`` when the cabinet does not hold it."""
+    ``ContractNotBound`` when the cabinet has no access to it, ``NoRights`` for a
+    colleague with «Просмотр» (only an administrator unbinds; the store checks again)."""
     try:
         number = normalize_contract_number(contract_number)
     except ValueError:
         raise ContractNotBound() from None
+    await _unit_of_work(session, lambda: access.require(session, account.id, number, Role.ADMIN))
     client = _client(ctx)
     try:
         result = await asyncio.wait_for(
