@@ -81,12 +81,12 @@ class BoundContractPublic(BaseModel):
 
     number: str
     bound_at: Annotated[datetime, AfterValidator(as_utc)]
+    role: Role  # the cabinet's rights on it: «Администратор» or «Просмотр»
     customer_name: str | None = None
     inn: str | None = None
     kpp: str | None = None
     status: ContractStatus | None = None  # None: billing no longer lists it
     metering_points: list[MeteringPointPublic] = []
-    role: Role = Role.ADMIN  # the cabinet's «Права доступа» to it (the binder is its administrator)
 
 
 def registry_for(ctx: AppContext) -> SqlBillingRegistry:
