@@ -23,14 +23,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from lkk.company.invitations import InvitationView
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
-from workflows.invitation import InvitationWorkflow
 
 from api.deps import AppContext
 from api.unavailable import ServiceUnavailable
@@ -43,6 +41,7 @@ from lkk.company.errors import (
     ResendsUsedUp,
     ResendTooSoon,
 )
+from lkk.company.invitations import InvitationView
 from lkk.company.models import (
     ROLE_LABELS,
     AuditPage,
@@ -64,6 +63,7 @@ from lkk.temporal import invitation_workflow_id
 from lkk.timeutil import utcnow
 from lkk.validation import email_key, field_messages
 from workflows.errors import InvitationNotPending, ResendCooldown, ResendLimit
+from workflows.invitation import InvitationWorkflow
 from workflows.messages import (
     AcceptInvitationRequest,
     InvitationInput,
