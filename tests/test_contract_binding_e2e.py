@@ -130,10 +130,11 @@ async def test_register_confirm_bind_onboarded_then_more_contracts_and_unbinding
         assert "Договор № 7701-000101 отвязан" in profile.text and "TU-000101-01" not in profile.text
         assert web.get("/api/v1/contracts").json()["contracts"] == []
 
-    # Every run of this cabinet: none holds the binding codes.
-    runs = await _runs(client, login, 7)
+    # Every run of this cabinet: none holds the binding codes. The second DELETE of the same
+    # contract is refused by the rights check before any run starts (it has no access any more).
+    runs = await _runs(client, login, 6)
     types = sorted(runs.values())
-    assert types.count("ContractBinding") == 3 and types.count("ContractUnbinding") == 3
+    assert types.count("ContractBinding") == 3 and types.count("ContractUnbinding") == 2
     for workflow_id in runs:
         history = history_text((await client.get_workflow_handle(workflow_id).fetch_history()).to_json_dict())
         for secret in (code_101, code_103, code_101.replace("-", ""), code_103.replace("-", "")):
