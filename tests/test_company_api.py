@@ -421,14 +421,31 @@ def test_a_logged_in_account_with_another_email_is_refused(world: World) -> None
 def test_an_existing_account_logs_in_and_accepts(world: World) -> None:
     invitation_id = world.invite(world.outsider_email, role="admin")
     token = world.letter_token(world.outsider_email)
-    with httpx.Client(base_url=world.stack.api_url, timeout=30) as anonymous:
-        page = anonymous.get("/invitation", params={"token": token})
+    with httpx.Client(base_url=world.stack.api_url, timeout=30) as browser:
+        page = browser.get("/invitation", params={"token": token})
         assert page.status_code == 200 and "уже зарегистрирована учётная запись" in page.text
         assert 'name="password"' not in page.text
-    page = world.outsider.get("/invitation", params={"token": token})
-    assert world.outsider_login in page.text
-    accepted = world.outsider.post("/invitation", data={"token": token, "csrf_token": _csrf(page)})
-    assert accepted.status_code == 303, accepted.text
+        # «Войти и принять приглашение»: the login leads back to the link's page (and only there).
+        link = re.search(r'href="(/login\?next=[^"]+)"', page.text)
+        assert link
+        login_page = browser.get(link.group(1).replace("&amp;", "&"))
+        logged_in = browser.post(
+            "/login",
+            data={"username": world.outsider_login, "password": PASSWORD, "next": f"/invitation?token={token}",
+                  "csrf_token": _csrf(login_page)},
+        )
+        assert logged_in.status_code == 303 and logged_in.headers["location"] == f"/invitation?token={token}"
+        page = browser.get(logged_in.headers["location"])
+        assert world.outsider_login in page.text and "Принять приглашение" in page.text
+        accepted = browser.post("/invitation", data={"token": token, "csrf_token": _csrf(page)})
+        assert accepted.status_code == 303, accepted.text
+        assert "Приглашение принято." in browser.get(accepted.headers["location"]).text
+        elsewhere = browser.post(
+            "/login",
+            data={"username": world.outsider_login, "password": PASSWORD, "next": "https://evil.example/",
+                  "csrf_token": _csrf(browser.get("/login?next=https://evil.example/"))},
+        )
+        assert elsewhere.headers["location"] == "/profile"
     numbers = {c["number"]: c["role"] for c in world.outsider.get("/api/v1/contracts").json()["contracts"]}
     assert numbers == {OTHER: "admin", NUMBER: "admin"}
     assert world.status_of(invitation_id) is InvitationStatus.ACCEPTED

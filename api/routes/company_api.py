@@ -75,6 +75,7 @@ async def invite(body: InvitationCreate, ctx: Ctx, session: DbSession, account: 
     "/invitations/accept",
     response_model=AcceptedOut,
     responses={
+        401: {"model": ErrorOut, "description": "logged in, but a new password must be chosen first"},
         404: {"model": ErrorOut, "description": "the token matches no invitation"},
         409: {"model": ErrorOut, "description": "logged in with another e-mail; or the login is taken"},
         410: {"model": ErrorOut, "description": "the invitation was accepted, revoked or has expired"},

@@ -393,13 +393,22 @@ async def accept(
             raise _closed(result.status)
         accepted = True
     finally:
-        if created and not accepted:
+        # An update whose answer was lost may still have granted: the database says.
+        if created and not accepted and not await _accepted_by(session, view.id, target_id):
             await run_in_threadpool(invited_accounts.discard, session, target_id)
     token = None
     if created:
         token = await run_in_threadpool(web_sessions.open_session, session, ctx.settings, target_id, now=utcnow())
     log.info("invitation %s accepted", view.id, extra=workflow_extra(invitation_workflow_id(view.id)))
     return Accepted(target_id, login, list(result.contract_numbers), token, created)
+
+
+async def _accepted_by(session: Session, invitation_id: str, account_id: str) -> bool:
+    def work() -> bool:
+        row = session.get(Invitation, invitation_id)
+        return row is not None and row.accepted_account_id == account_id
+
+    return await _unit_of_work(session, work)
 
 
 def _create_account(ctx: AppContext, session: Session, fields: InvitedAccountCreate, email: str) -> Account:
