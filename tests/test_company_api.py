@@ -496,3 +496,27 @@ def test_revoked_access_ends_at_the_next_request_and_the_trail_shows_everything(
     assert actions[0] == "access_revoked" and actions[-1] == "bound"  # newest first
     assert events["total"] == len(actions) <= world.stack.settings.audit_page_size
     assert world.outsider.get("/api/v1/audit").json()["events"][0]["contract_number"] == OTHER
+
+
+def test_unbinding_ends_every_colleagues_access_and_every_pending_invitation(world: World) -> None:
+    email = f"{unique_login('ubv')}@example.ru"
+    world.invite(email)
+    with httpx.Client(base_url=world.stack.api_url, timeout=30) as viewer:
+        joined = viewer.post(
+            "/api/v1/invitations/accept",
+            json={"token": world.letter_token(email), "login": unique_login("ubv"), "password": PASSWORD,
+                  "password_confirm": PASSWORD},
+        )
+        assert joined.status_code == 200, joined.text
+        pending_email = f"{unique_login('ubp')}@example.ru"
+        pending_id = world.invite(pending_email)
+        pending_token = world.letter_token(pending_email)
+
+        assert world.admin.delete(f"/api/v1/contracts/{NUMBER}").status_code == 204
+        assert viewer.get("/api/v1/contracts").json()["contracts"] == []
+        assert world.status_of(pending_id) is InvitationStatus.REVOKED
+        assert world.status_of(world.pending_id) is InvitationStatus.REVOKED
+        closed = viewer.get("/invitation", params={"token": pending_token})
+        assert closed.status_code == 410 and "отозвано" in closed.text
+    assert world.admin.get("/api/v1/company").json()["contracts"] == []
+    assert world.admin.get("/api/v1/audit").status_code == 403  # administers nothing any more
