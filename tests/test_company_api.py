@@ -321,6 +321,24 @@ def test_signed_out_calls_get_401_or_the_login_page(world: World) -> None:
             assert stranger.get(path).headers.get("location") == "/login"
 
 
+def test_the_invitation_form_tells_each_mistake(world: World) -> None:
+    form = world.admin.get("/profile/invite")
+    wrong = world.admin.post(
+        "/profile/invite",
+        data={"email": "не адрес", "full_name": "Иванов", "role": "admin", "csrf_token": _csrf(form)},
+    )
+    assert wrong.status_code == 422, wrong.text
+    assert 'id="email-error"' in wrong.text
+    assert 'value="Иванов"' in wrong.text and 'value="admin" checked' in wrong.text
+    none_chosen = world.admin.post(
+        "/profile/invite", data={"email": "kto-to@example.ru", "role": "viewer", "csrf_token": _csrf(wrong)}
+    )
+    assert none_chosen.status_code == 422 and "Выберите хотя бы один договор." in none_chosen.text
+    assert 'value="kto-to@example.ru"' in none_chosen.text
+    api = world.admin.post("/api/v1/invitations", json={"email": "не адрес", "contract_numbers": []})
+    assert api.status_code == 422 and set(api.json()["errors"]) >= {"email"}
+
+
 # --- links: existing accounts, mismatches, closed links ------------------------------------------
 
 
