@@ -17,6 +17,8 @@ from fastapi.openapi.utils import get_openapi
 from starlette.requests import Request
 from starlette.routing import Match
 
+from api.json_only import CHECKED_METHODS, EXEMPT_PATHS
+
 ERROR_REF = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
 EXTRA_BODY_ERRORS = {
     "400": "Тело запроса не разобрано (не JSON или не UTF-8).",
@@ -67,11 +69,13 @@ def _rewrite(schema: dict[str, Any]) -> None:
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     for path, methods in schema.get("paths", {}).items():
-        for operation in methods.values():
+        for method, operation in methods.items():
             responses = operation.setdefault("responses", {})
             if "422" in responses:
                 responses["422"] = {"description": EXTRA_BODY_ERRORS["422"], **ERROR_REF}
-            if path.startswith("/api/") and "requestBody" in operation:
+            # A bodiless POST that changes something («Отправить повторно») is JSON-only too (api.json_only).
+            json_only = method.upper() in CHECKED_METHODS and path not in EXEMPT_PATHS
+            if path.startswith("/api/") and ("requestBody" in operation or json_only):
                 for code in ("400", "413", "415"):
                     _also(responses, code, "#/components/schemas/ErrorOut", EXTRA_BODY_ERRORS[code])
                 # Per-IP limits (api.ratelimit) answer 429 on any state-changing call.

@@ -18,11 +18,14 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from lkk.db import make_engine
 from lkk.settings import Settings
+from tests.binding_harness import OPEN_LEGAL, issue, load_registry
 from tests.conftest import BIN, DB_BACKENDS, ROOT, MailSinkProcess, fresh_postgres_database, postgres_server_url
 from tests.faults import registration_body
 from tests.harness import unique_login
 from tests.stack import Stack, running_stack
+from tests.test_company_api import _bind, _cabinet
 
 # Small enough for CI (seconds on 2 cores), large enough to hit every operation with
 # positive and negative data; a longer hunt is `st run ... --max-examples 1000` by hand.
@@ -88,6 +91,47 @@ def test_schemathesis_every_operation_no_5xx_and_schema_conformance(api: Stack, 
     operations = sum(len(methods) for methods in schema["paths"].values())
     assert operations >= 5
     assert f"Selected: {operations}/{operations}" in run.stdout and f"Tested: {operations}" in run.stdout, run.stdout[-3000:]
+
+
+def test_schemathesis_company_operations_signed_in(
+    api: Stack, mailsink: MailSinkProcess, fuzz_db_url: str, tmp_path: Path
+) -> None:
+    """The company routes again with a logged-in administrator's cookie, so the calls get
+    past the login to the rights checks, the stores and the Invitation workflow."""
+    engine = make_engine(fuzz_db_url)
+    load_registry(engine)
+    code = issue(engine, OPEN_LEGAL[0])
+    engine.dispose()
+    web, _login, _email = _cabinet(api, mailsink, "fz")
+    try:
+        _bind(web, OPEN_LEGAL, code)
+        invited = web.post(
+            "/api/v1/invitations", json={"email": f"{unique_login('fzc')}@example.ru", "contract_numbers": [OPEN_LEGAL[0]]}
+        )
+        assert invited.status_code == 201, invited.text
+        cookie = "; ".join(f"{name}={value}" for name, value in web.cookies.items())
+        run = subprocess.run(
+            [
+                str(BIN / "st"), "run", f"{api.api_url}/openapi.json", "--include-tag", "company",
+                "-H", f"Cookie: {cookie}",
+                "--checks", "all", "--exclude-checks", EXCLUDED_CHECKS,
+                "--max-examples", str(MAX_EXAMPLES), "--seed", "8", "--generation-database", "none",
+                "--generation-allow-x00", "true", "--request-timeout", "30", "--workers", "2", "--no-color",
+                "--report", "junit", "--report-junit-path", str(tmp_path / "junit.xml"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0, run.stdout[-15000:] + run.stderr[-3000:]
+        paths = httpx.get(f"{api.api_url}/openapi.json").json()["paths"].values()
+        company = sum("company" in op.get("tags", []) for methods in paths for op in methods.values())
+        assert company >= 8 and f"Tested: {company}" in run.stdout, run.stdout[-3000:]
+        # Still logged in and still the contract's administrator after the hunt.
+        assert web.get("/api/v1/company").json()["contracts"][0]["role"] == "admin"
+    finally:
+        web.close()
 
 
 def test_oversized_bodies_get_413(api: Stack) -> None:

@@ -130,8 +130,8 @@ async def test_register_confirm_bind_onboarded_then_more_contracts_and_unbinding
         assert "Договор № 7701-000101 отвязан" in profile.text and "TU-000101-01" not in profile.text
         assert web.get("/api/v1/contracts").json()["contracts"] == []
 
-    # Every run of this cabinet: none holds the binding codes. The second DELETE was refused
-    # by the rights check before any run started (no access: 404, «Просмотр»: 403).
+    # Every run of this cabinet: none holds the binding codes. The second DELETE of the same
+    # contract is refused by the rights check before any run starts (it has no access any more).
     runs = await _runs(client, login, 6)
     types = sorted(runs.values())
     assert types.count("ContractBinding") == 3 and types.count("ContractUnbinding") == 2

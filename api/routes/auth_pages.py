@@ -3,6 +3,7 @@ forced choice of a new password after recovery."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -13,8 +14,8 @@ from api import captcha_view
 from api.captcha_view import Mode
 from api.cookies import clear_session_cookie, session_token_of, set_session_cookie, set_signup_cookie
 from api.csrf import CSRF_GUARD
-from api.flash import Notice, set_flash
 from api.deps import Ctx, CurrentAccount, DbSession
+from api.flash import Notice, set_flash
 from api.forms import FormRoute, Submitted, form
 from api.ratelimit import client_ip, limiter_of, rate_limit
 from api.services import login as login_svc
@@ -45,14 +46,28 @@ async def _login_page(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     view = await captcha_view.issue(request, ctx, mode, focus=focus_captcha) if with_captcha else None
-    response = render(
-        request,
-        "login.html",
-        {"values": {"username": username}, "errors": errors or {}, "captcha": view, "unconfirmed": unconfirmed},
-        status_code=code,
-    )
+    context = {
+        "values": {"username": username},
+        "errors": errors or {},
+        "captcha": view,
+        "unconfirmed": unconfirmed,
+        "next_path": await _return_path(request),
+    }
+    response = render(request, "login.html", context, status_code=code)
     response.headers.update(headers or {})
     return response
+
+
+# Where a login may lead back to: only an invitation's link (the colleague with an account
+# logs in to accept it). Anything else is ignored, so the parameter cannot redirect elsewhere.
+_RETURN_PATH = re.compile(r"/invitation\?token=[A-Za-z0-9_-]{1,128}")
+
+
+async def _return_path(request: Request) -> str:
+    value = request.query_params.get("next", "")
+    if not value and request.method == "POST":
+        value = str((await request.form()).get("next", ""))
+    return value if _RETURN_PATH.fullmatch(value) else ""
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -98,6 +113,8 @@ async def login_submit(
         if old:  # a fresh token on every login: no session fixation
             await run_in_threadpool(web_sessions.close_session, db, old)
         target = "/password/set" if outcome is login_svc.LoginOutcome.MUST_CHANGE_PASSWORD else "/profile"
+        if target == "/profile":
+            target = await _return_path(request) or target
         response = RedirectResponse(target, status_code=303)
         set_session_cookie(response, ctx.settings, result.session_token)
         return response
