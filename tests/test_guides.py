@@ -156,12 +156,17 @@ def test_html_guide_escapes_the_branding_but_the_pdf_keeps_it(tmp_path: Path) ->
 # the text the guides always had, other values change it with the right plural.
 QUOTED_DEFAULTS = {
     "registration": ["не менее 8 символов", "Ссылка действует 72 часа"],
-    "user-guide": ["не менее 8 символов", "не чаще раза в минуту и не более 5 раз", "Ссылка действует 72 часа"],
+    "user-guide": ["не менее 8 символов", "не чаще раза в минуту и не более 5 раз", "Ссылка действует 72 часа",
+                   "Приглашение действует 72 часа", "не более 20 пользователей", "не более 10 приглашений в час"],
 }
-OTHER_NUMBERS = {"signup_ttl_seconds": 3600, "resend_cooldown_seconds": 300, "max_resends": 3, "password_min_length": 12}
+OTHER_NUMBERS = {"signup_ttl_seconds": 3600, "resend_cooldown_seconds": 300, "max_resends": 3, "password_min_length": 12,
+                 "invitation_ttl_seconds": 7 * 86400, "invitation_resend_cooldown_seconds": 120, "invitation_max_resends": 2,
+                 "max_users_per_contract": 21, "max_invitations_per_hour_per_admin": 3}
 QUOTED_OTHER = {
     "registration": ["не менее 12 символов", "Ссылка действует 1 час"],
-    "user-guide": ["не менее 12 символов", "не чаще раза в 5 минут и не более 3 раз", "Ссылка действует 1 час"],
+    "user-guide": ["не менее 12 символов", "не чаще раза в 5 минут и не более 3 раз", "Ссылка действует 1 час",
+                   "Приглашение действует 7 дней", "не более 21 пользователя", "не более 3 приглашений в час",
+                   "не чаще раза в 2 минуты и не более 2 раз"],
 }
 
 
