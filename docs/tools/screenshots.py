@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from playwright.async_api import Browser, Page, expect  # noqa: E402
+from playwright.async_api import Browser, Locator, Page, expect  # noqa: E402
 
 from tests.billing.support import OPEN_LEGAL  # noqa: E402
 from tests.browser.harness import (  # noqa: E402
@@ -86,6 +86,19 @@ class Shooter:
         assert name in PAGES, f"add {name!r} to PAGES"
         await page.wait_for_load_state("networkidle")
         await page.screenshot(path=str(self.out_dir / f"{name}.png"), full_page=True)
+        self.taken.append(name)
+
+    async def take_between(self, page: Page, name: str, top: Locator, below: Locator) -> None:
+        """Part of a long page: from ``top`` down to where ``below`` starts (a full-page
+        shot of the Profile would shrink to an unreadable strip on an A4 page)."""
+        assert name in PAGES, f"add {name!r} to PAGES"
+        await page.wait_for_load_state("networkidle")
+        await page.evaluate("window.scrollTo(0, 0)")  # boxes in page coordinates
+        start, end = await top.bounding_box(), await below.bounding_box()
+        assert start and end, f"{name}: section not found"
+        y = max(0, start["y"] - 16)
+        clip = {"x": 0, "y": y, "width": VIEWPORT["width"], "height": end["y"] - 8 - y}
+        await page.screenshot(path=str(self.out_dir / f"{name}.png"), full_page=True, clip=clip)
         self.taken.append(name)
 
 
@@ -199,13 +212,14 @@ async def company_users(shots: Shooter, stack: WebStack, browser: Browser, admin
     await accept.get_by_label("Пароль", exact=True).fill(PASSWORD)
     await accept.get_by_label("Подтверждение пароля").fill(PASSWORD)
     await accept.get_by_role("button", name="Принять приглашение").click()
-    await expect(accept.get_by_role("article")).to_be_visible()
+    await expect(accept.get_by_role("article").first).to_be_visible()
     await shots.take(accept, "profile-shared")
     await colleague.close()
 
     await admin.goto(f"{stack.api_url}/profile")
     await expect(admin.get_by_text(COLLEAGUE_LOGIN).first).to_be_visible()
-    await shots.take(admin, "profile-users")
+    await shots.take_between(admin, "profile-users", admin.get_by_role("heading", name="Пользователи кабинета"),
+                             admin.get_by_role("heading", name="Привязать договор"))
     await admin.get_by_role("link", name="Журнал действий").click()
     await expect(admin.get_by_role("heading", name="Журнал действий")).to_be_visible()
     await shots.take(admin, "audit")
