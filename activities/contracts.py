@@ -18,6 +18,8 @@ from lkk import metrics
 from lkk.billing import binding_requests, bindings
 from lkk.billing.lockout import LockoutPolicy
 from lkk.billing.registry import BillingRegistry
+from lkk.company import access
+from lkk.db import transaction
 from lkk.mail.message_id import mail_key
 from lkk.mail.render import branding, render_mail
 from lkk.mail.sender import MailRejected, SmtpSender
@@ -81,11 +83,19 @@ class ContractActivities:
 
     @activity.defn(name="unbind_contract")
     def unbind_contract(self, params: UnbindContractRequest) -> UnbindContractResult:
-        with Session(self._engine) as session:
-            unbound = bindings.unbind(session, params.account_id, params.contract_number, utcnow())
-            session.commit()
-        log.info("unbinding for account %s: %s", params.account_id, "done" if unbound else "not held")
-        return UnbindContractResult(unbound=unbound, contract_number=params.contract_number)
+        with Session(self._engine) as session, transaction(session):
+            outcome = bindings.unbind(session, params.account_id, params.contract_number, utcnow())
+        log.info(
+            "unbinding for account %s: %s, %d invitation(s) withdrawn",
+            params.account_id,
+            "done" if outcome.unbound else "not held as administrator",
+            len(outcome.withdrawn),
+        )
+        return UnbindContractResult(
+            unbound=outcome.unbound,
+            contract_number=params.contract_number,
+            withdrawn_invitations=outcome.withdrawn,
+        )
 
     @activity.defn(name="find_bound_contract")
     def find_bound_contract(self, params: AccountRef) -> BoundContractInfo:
@@ -125,7 +135,9 @@ class ContractActivities:
 
 
 def _first_bound(session: Session, account_id: str) -> BoundContractInfo:
-    bound = bindings.list_bound(session, account_id)
+    """The first contract the account has access to (bound itself, or shared with it)."""
+    bound = access.contracts_of(session, account_id)
     if not bound:
         return BoundContractInfo()
-    return BoundContractInfo(contract_number=bound[0].contract_number, bound_at=as_utc(bound[0].bound_at))
+    binding, _ = bound[0]
+    return BoundContractInfo(contract_number=binding.contract_number, bound_at=as_utc(binding.bound_at))

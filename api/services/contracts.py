@@ -39,11 +39,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import AppContext
 from api.unavailable import ServiceUnavailable
-from lkk.billing import binding_requests, bindings
+from lkk.billing import binding_requests
 from lkk.billing.errors import ContractNotBound, refusal_of
 from lkk.billing.identifiers import normalize_contract_number
 from lkk.billing.models import BindingRequestCreate, ContractPublic, ContractStatus, MeteringPointPublic
 from lkk.billing.registry import SqlBillingRegistry
+from lkk.company import access
+from lkk.company.models import Role
 from lkk.db import transaction
 from lkk.models import Account
 from lkk.security.passwords import hasher_for
@@ -79,6 +81,7 @@ class BoundContractPublic(BaseModel):
 
     number: str
     bound_at: Annotated[datetime, AfterValidator(as_utc)]
+    role: Role  # the cabinet's rights on it: «Администратор» or «Просмотр»
     customer_name: str | None = None
     inn: str | None = None
     kpp: str | None = None
@@ -108,17 +111,19 @@ async def _unit_of_work(session: Session, work: Callable[[], _T]) -> _T:
 
 
 async def list_contracts(ctx: AppContext, session: Session, account: Account) -> list[BoundContractPublic]:
+    """Every contract the cabinet has access to (bound or shared with it), with its rights."""
+
     def work() -> list[BoundContractPublic]:
-        bound = bindings.list_bound(session, account.id)
-        details = {c.number: c for c in registry_for(ctx).contract_details([b.contract_number for b in bound])}
-        return [_card(b.contract_number, b.bound_at, details.get(b.contract_number)) for b in bound]
+        bound = access.contracts_of(session, account.id)
+        details = {c.number: c for c in registry_for(ctx).contract_details([b.contract_number for b, _ in bound])}
+        return [_card(b.contract_number, b.bound_at, role, details.get(b.contract_number)) for b, role in bound]
 
     return await _unit_of_work(session, work)
 
 
-def _card(number: str, bound_at: datetime, details: ContractPublic | None) -> BoundContractPublic:
+def _card(number: str, bound_at: datetime, role: Role, details: ContractPublic | None) -> BoundContractPublic:
     known = dict(details) if details is not None else {}
-    return BoundContractPublic.model_validate({**known, "number": number, "bound_at": bound_at})
+    return BoundContractPublic.model_validate({**known, "number": number, "bound_at": bound_at, "role": role})
 
 
 async def bind(ctx: AppContext, session: Session, account: Account, form: BindingRequestCreate) -> BindContractResult:

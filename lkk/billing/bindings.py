@@ -4,8 +4,8 @@ Order of checks in ``bind`` (why it is safe to tell the customer each outcome):
 
 1. malformed fields never get here: ``BindingRequestCreate`` refused them (INVALID,
    about the input only, reveals nothing);
-2. the contract is already in *this* cabinet → ALREADY_BOUND_TO_YOU (the cabinet sees
-   its own contracts anyway);
+2. this cabinet already has access to the contract (bound it, or was invited to it)
+   → ALREADY_BOUND_TO_YOU (the cabinet sees its own contracts anyway);
 3. lockouts (per contract number and per cabinet) → LOCKED; unknown numbers lock
    just like known ones, so a lock says nothing about existence;
 4. the registry checks number + ИНН + КПП + code → WRONG_DATA, one generic answer;
@@ -15,7 +15,11 @@ Order of checks in ``bind`` (why it is safe to tell the customer each outcome):
 Every function works in the caller's session (not ``lkk.store.transaction``: see
 ``lkk.billing``). ``unbind`` leaves the commit to the caller (one unit of work); ``bind`` commits at the rule's fixed points (the counted
 attempt before the code is checked, the cleared counters, the binding), because a
-count must be visible to parallel attempts at once. The Russian texts of the outcomes
+count must be visible to parallel attempts at once.
+
+Who may see a bound contract is ``lkk.company`` (``contract_members``): the binder is
+its first «Администратор», in the binding's own commit; any administrator may unbind,
+which ends every colleague's access and withdraws the contract from pending invitations. The Russian texts of the outcomes
 are in ``api/errors.py`` (refusals) and ``api/services/contracts.py`` (success).
 """
 
@@ -32,6 +36,10 @@ from lkk.billing.identifiers import normalize_contract_number
 from lkk.billing.lockout import DEFAULT_POLICY, LockoutPolicy, Subject, clear, refund, reserve_attempt
 from lkk.billing.models import AttemptSubject, BindingEvent, BindingEventKind, BindingRequestCreate, ContractBinding
 from lkk.billing.registry import BillingRegistry, VerificationStatus
+from lkk.company import access, audit, invitations, members
+from lkk.company.locks import lock_contracts
+from lkk.company.models import AuditAction, ContractMember, Role
+from lkk.models import Account
 from lkk.timeutil import as_utc
 from workflows.messages import BindStatus  # the Temporal contract owns the outcome names
 
@@ -48,6 +56,13 @@ class BindOutcome(BaseModel):
         return self.status in (BindStatus.BOUND, BindStatus.ALREADY_BOUND_TO_YOU)
 
 
+class UnbindOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    unbound: bool  # False: no such binding, or the account is not its administrator
+    withdrawn: list[str] = []  # invitations revoked because this was their last contract
+
+
 def bind(
     session: Session,
     account_id: str,
@@ -61,7 +76,7 @@ def bind(
     a sync activity or a worker thread."""
     number, now = form.contract_number, as_utc(now)
 
-    if _holder(session, number) == account_id:
+    if access.role_of(session, account_id, number) is not None:
         return BindOutcome(status=BindStatus.ALREADY_BOUND_TO_YOU, contract_number=number)
 
     subjects = [Subject(AttemptSubject.CONTRACT, number), Subject(AttemptSubject.ACCOUNT, account_id)]
@@ -69,7 +84,7 @@ def bind(
     if wait is not None:
         # Submissions in flight count as guesses until they are checked, so a burst from one
         # cabinet can lock itself; once one of them has bound the contract, say that instead.
-        if _holder(session, number) == account_id:
+        if access.role_of(session, account_id, number) is not None:
             return BindOutcome(status=BindStatus.ALREADY_BOUND_TO_YOU, contract_number=number)
         return BindOutcome(status=BindStatus.LOCKED, contract_number=number, retry_after_seconds=wait)
     try:
@@ -86,33 +101,37 @@ def bind(
     return _insert_binding(session, account_id, number, now)
 
 
-def unbind(session: Session, account_id: str, contract_number: str, now: datetime) -> bool:
-    """Release the cabinet's contract; False when this cabinet does not hold it."""
+def unbind(session: Session, account_id: str, contract_number: str, now: datetime) -> UnbindOutcome:
+    """An administrator releases the contract: every member's access ends with the binding,
+    and pending invitations lose it. Not bound, or not an administrator → nothing happens."""
     try:
         number = normalize_contract_number(contract_number)
     except ValueError:
-        return False
-    result = session.execute(
-        delete(ContractBinding).where(
-            ContractBinding.contract_number == number,  # type: ignore[arg-type]
-            ContractBinding.account_id == account_id,  # type: ignore[arg-type]
-        )
+        return UnbindOutcome(unbound=False)
+    now = as_utc(now)
+    if not lock_contracts(session, [number]) or access.role_of(session, account_id, number) is not Role.ADMIN:
+        return UnbindOutcome(unbound=False)
+    login = session.exec(select(Account.login).where(Account.id == account_id)).first()
+    # Explicit, though the foreign key cascades too: access must end with the binding everywhere.
+    session.execute(
+        delete(ContractMember)
+        .where(ContractMember.contract_number == number)  # type: ignore[arg-type]
+        .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    session.add(_event(BindingEventKind.UNBOUND, number, account_id, as_utc(now)))
-    return True
+    session.execute(
+        delete(ContractBinding)
+        .where(ContractBinding.contract_number == number)  # type: ignore[arg-type]
+        .execution_options(synchronize_session=False)
+    )
+    session.add(_event(BindingEventKind.UNBOUND, number, account_id, now))
+    withdrawn = invitations.withdraw_contract(session, number, now, account_id, login)
+    audit.record(session, AuditAction.UNBOUND, [number], now=now, actor_account_id=account_id, actor_login=login)
+    return UnbindOutcome(unbound=True, withdrawn=withdrawn)
 
 
-def list_bound(session: Session, account_id: str) -> list[ContractBinding]:
-    """The cabinet's contracts, oldest binding first."""
-    return list(
-        session.exec(
-            select(ContractBinding)
-            .where(ContractBinding.account_id == account_id)
-            .order_by(ContractBinding.bound_at, ContractBinding.contract_number)  # type: ignore[arg-type]
-        ).all()
-    )
+def list_bound(session: Session, account_id: str) -> list[tuple[ContractBinding, Role]]:
+    """Every contract the cabinet may see, with its role; oldest binding first."""
+    return access.contracts_of(session, account_id)
 
 
 def _insert_binding(session: Session, account_id: str, number: str, now: datetime) -> BindOutcome:
@@ -120,13 +139,16 @@ def _insert_binding(session: Session, account_id: str, number: str, now: datetim
         session.add(ContractBinding(contract_number=number, account_id=account_id, bound_at=now))
         session.flush()  # the binding first: its unique index is the race's referee
         session.add(_event(BindingEventKind.BOUND, number, account_id, now))
+        login = session.exec(select(Account.login).where(Account.id == account_id)).first() or ""
+        members.add_binder(session, number, account_id, login, now)
         session.commit()
     except IntegrityError:
         session.rollback()
         holder = _holder(session, number)
         if holder is None:
             raise  # not a lost race (e.g. the account no longer exists)
-        status = BindStatus.ALREADY_BOUND_TO_YOU if holder == account_id else BindStatus.BOUND_TO_ANOTHER
+        mine = holder == account_id or access.role_of(session, account_id, number) is not None
+        status = BindStatus.ALREADY_BOUND_TO_YOU if mine else BindStatus.BOUND_TO_ANOTHER
         return BindOutcome(status=status, contract_number=number)
     return BindOutcome(status=BindStatus.BOUND, contract_number=number)
 

@@ -62,7 +62,7 @@ def said(outcome: BindOutcome) -> str:
 
 def list_bound(engine: Engine, account: str) -> list[tuple[str, datetime]]:
     with Session(engine) as session:
-        return [(b.contract_number, b.bound_at) for b in bindings.list_bound(session, account)]
+        return [(b.contract_number, b.bound_at) for b, _ in bindings.list_bound(session, account)]
 
 
 def held(engine: Engine, account: str) -> list[str]:
@@ -73,7 +73,7 @@ def unbind(engine: Engine, account: str, number: str, now: datetime) -> bool:
     with Session(engine) as session:
         released = bindings.unbind(session, account, number, now)
         session.commit()
-    return released
+    return released.unbound
 
 
 def events(engine: Engine) -> list[tuple[str, str, str]]:
