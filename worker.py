@@ -1,4 +1,4 @@
-"""The Temporal worker: runs the onboarding workflows and their activities.
+"""The Temporal worker: runs the onboarding, binding, invitation and password workflows and their activities.
 
 Run: ``python worker.py`` (the embedded stack starts it through the Procfile).
 """
@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.contracts import ContractActivities
+from activities.invitations import InvitationActivities
 from activities.maintenance import MaintenanceActivities
 from activities.password import PasswordActivities
 from activities.signup import SignupActivities
@@ -29,6 +30,7 @@ from lkk.security.passwords import hasher_for
 from lkk.settings import Settings, get_settings
 from lkk.temporal import connect, exit_skipping_finalization, metrics_runtime
 from workflows.contract_binding import ContractBindingWorkflow, ContractUnbindingWorkflow
+from workflows.invitation import InvitationWorkflow
 from workflows.maintenance import PurgeStaleCountersWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.password_changed import PasswordChangedNoticeWorkflow
@@ -38,6 +40,7 @@ WORKFLOWS = [
     OnboardingWorkflow,
     ContractBindingWorkflow,
     ContractUnbindingWorkflow,
+    InvitationWorkflow,
     PasswordResetWorkflow,
     PasswordChangedNoticeWorkflow,
     PurgeStaleCountersWorkflow,
@@ -54,10 +57,12 @@ def build_activities(settings: Settings) -> list[object]:
     # The registry verifies binding codes with argon2 (the hash carries its own cost).
     contracts = ContractActivities(engine, settings, sender, SqlBillingRegistry(engine, hasher_for(settings)))
     maintenance = MaintenanceActivities(engine, settings)
+    invitations = InvitationActivities(engine, settings, sender)
     return [
         signup.send_confirmation_email,
         signup.expire_signup,
         *contracts.all(),
+        *invitations.all(),
         password.send_password_reset_email,
         password.expire_password_reset,
         password.send_password_changed_email,

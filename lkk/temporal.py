@@ -18,6 +18,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from lkk.settings import Settings
+from workflows import messages
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,11 @@ def contract_binding_workflow_id(request_id: str) -> str:
 
 def contract_unbinding_workflow_id(request_id: str) -> str:
     return f"contract-unbinding-{request_id}"
+
+
+def invitation_workflow_id(invitation_id: str) -> str:
+    """One ``Invitation`` run per invitation (``invitations.id`` is random): a retried start is a no-op."""
+    return messages.invitation_workflow_id(invitation_id)
 
 
 def ui_link(settings: Settings, workflow_id: str, run_id: str) -> str:

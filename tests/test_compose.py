@@ -155,10 +155,10 @@ def test_data_lives_in_named_volumes() -> None:
 
 def test_namespace_job_registers_the_workflows_search_attributes() -> None:
     script = (ROOT / "deploy" / "temporal" / "create-namespace.sh").read_text(encoding="utf-8")
-    listed = re.search(r"for name in ([A-Za-z ]+); do", script)
+    listed = re.search(r"for attribute in ([A-Za-z: ]+); do", script)
     assert listed is not None
-    assert set(listed.group(1).split()) == {key.name for key in SEARCH_ATTRIBUTES}
-    assert "--type Keyword" in script
+    assert {pair.split(":")[0] for pair in listed.group(1).split()} == {key.name for key in SEARCH_ATTRIBUTES}
+    assert '--type "$type"' in script
 
 
 def test_dockerfile_is_small_and_unprivileged() -> None:

@@ -23,12 +23,12 @@ def test_procfile_dev_server_registers_exactly_the_workflows_attributes() -> Non
 
 def test_namespace_job_registers_exactly_the_workflows_attributes() -> None:
     script = (ROOT / "deploy" / "temporal" / "create-namespace.sh").read_text(encoding="utf-8")
-    listed = re.search(r"for name in ([A-Za-z ]+); do", script)
+    listed = re.search(r"for attribute in ([A-Za-z: ]+); do", script)
     assert listed is not None
-    assert listed.group(1).split() == [key.name for key in ALL]
-    types = set(re.findall(r"--type (\w+)", script))
-    assert types == {cli_type(key) for key in ALL}, "the script registers every attribute with one --type"
+    assert listed.group(1).split() == [f"{key.name}:{cli_type(key)}" for key in ALL]
+    assert '--type "$type"' in script, "the script registers each attribute with its own type"
 
 
 def test_cli_type_spelling() -> None:
     assert dev_server_flags()[:2] == ["--search-attribute", "LkkLogin=Keyword"]
+    assert dev_server_flags()[-2:] == ["--search-attribute", "LkkContracts=KeywordList"]

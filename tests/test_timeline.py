@@ -9,13 +9,16 @@ from datetime import UTC, datetime
 import pytest
 
 from workflows.display import once_per, times_up_to
-from workflows.messages import BindStatus, OnboardingInput, OnboardingStage
+from workflows.messages import BindStatus, InvitationInput, InvitationStage, OnboardingInput, OnboardingStage
 from workflows.timeline import (
     WITHIN_A_DAY,
+    WITHIN_INVITATION,
     Event,
     Kind,
     confirmation_label,
     event_list,
+    invitation_details,
+    invitation_label,
     line,
     mail_problem,
     onboarding_details,
@@ -28,6 +31,11 @@ UNTIL = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)
 PARAMS = OnboardingInput(
     account_id="a", login="ooo-romashka", signup_ttl_seconds=86400, resend_cooldown_seconds=60, max_resends=5
 )
+INVITATION = InvitationInput(
+    invitation_id="i", inviter_login="ooo-romashka", contract_numbers=["7701-000101", "7701-000103"],
+    ttl_seconds=72 * 3600, resend_cooldown_seconds=60, max_resends=5,
+)
+TWO = ("7701-000101", "7701-000103")
 
 LINES: list[tuple[Event, str]] = [
     (Event(Kind.SIGNUP_STARTED, at=AT, until=UNTIL), "Регистрация начата 01.03.2026 12:05 МСК, срок подтверждения до 03.03.2026 00:30 МСК"),
@@ -86,6 +94,84 @@ LINES: list[tuple[Event, str]] = [
     (Event(Kind.RESET_SKIPPED, at=AT), "Повторный запрос 01.03.2026 12:05 МСК пропущен (пауза между письмами или лимит)"),
     (Event(Kind.RESET_EXPIRED, at=AT), "Пароль из письма истёк 01.03.2026 12:05 МСК"),
     (Event(Kind.RESET_USED, at=AT), "Вход с паролем из письма 01.03.2026 12:05 МСК"),
+    (
+        Event(Kind.INVITATION_STARTED, at=AT, until=UNTIL, login="ooo-romashka", numbers=TWO),
+        "Приглашение создано 01.03.2026 12:05 МСК администратором ooo-romashka: договоры № 7701-000101, "
+        "7701-000103; действует до 03.03.2026 00:30 МСК",
+    ),
+    (
+        Event(Kind.INVITATION_STARTED, at=AT, until=UNTIL, login="ooo-romashka", numbers=TWO[:1]),
+        "Приглашение создано 01.03.2026 12:05 МСК администратором ooo-romashka: договор № 7701-000101; "
+        "действует до 03.03.2026 00:30 МСК",
+    ),
+    (Event(Kind.INVITATION_SENT, at=AT), "Письмо-приглашение отправлено 01.03.2026 12:05 МСК"),
+    (Event(Kind.INVITATION_SENT, at=AT, seq=2), "Повторное письмо-приглашение №2 отправлено 01.03.2026 12:05 МСК"),
+    (
+        Event(Kind.INVITATION_NOT_SENT, at=AT, seq=1),
+        "Повторное письмо-приглашение №1 не отправлено: приглашение уже не действует (по данным базы)",
+    ),
+    (
+        Event(Kind.INVITATION_FAILED, seq=0, problem="почтовый сервер отклонил письмо (SMTP 550: no such user)"),
+        "Письмо-приглашение: НЕ ОТПРАВЛЕНО — почтовый сервер отклонил письмо (SMTP 550: no such user)",
+    ),
+    (
+        Event(Kind.INVITATION_RESEND_REQUESTED, at=AT, login="ooo-romashka"),
+        "Администратор ooo-romashka запросил повторное письмо 01.03.2026 12:05 МСК",
+    ),
+    (
+        Event(Kind.INVITATION_ACCEPTED, at=AT, login="buh-ivanova", numbers=TWO),
+        "Приглашение принято 01.03.2026 12:05 МСК пользователем buh-ivanova: выдан доступ к договорам № "
+        "7701-000101, 7701-000103",
+    ),
+    (
+        Event(Kind.INVITATION_ACCEPTED, at=AT, login="buh-ivanova", numbers=TWO[:1]),
+        "Приглашение принято 01.03.2026 12:05 МСК пользователем buh-ivanova: выдан доступ к договору № 7701-000101",
+    ),
+    (
+        Event(Kind.INVITATION_ACCEPTED, at=AT, login="buh-ivanova"),
+        "Приглашение принято 01.03.2026 12:05 МСК пользователем buh-ivanova; его договоры уже отвязаны, доступ не выдан",
+    ),
+    (
+        Event(Kind.ACCEPT_TOO_LATE, at=AT, login="buh-ivanova", stage=InvitationStage.REVOKED),
+        "Пользователь buh-ivanova пытался принять приглашение 01.03.2026 12:05 МСК, но оно уже отозвано",
+    ),
+    (
+        Event(Kind.ACCEPT_TOO_LATE, at=AT, login="buh-ivanova", stage=InvitationStage.PENDING),
+        "Пользователь buh-ivanova пытался принять приглашение 01.03.2026 12:05 МСК, но оно уже просрочено",
+    ),
+    (
+        Event(Kind.INVITATION_REVOKED, at=AT, login="ooo-romashka"),
+        "Приглашение отозвано администратором ooo-romashka 01.03.2026 12:05 МСК",
+    ),
+    (
+        Event(Kind.REVOKE_TOO_LATE, at=AT, login="ooo-romashka", stage=InvitationStage.ACCEPTED),
+        "Администратор ooo-romashka пытался отозвать приглашение 01.03.2026 12:05 МСК, но оно уже принято",
+    ),
+    (
+        Event(Kind.INVITATION_WITHDRAWN, at=AT),
+        "Приглашение отозвано 01.03.2026 12:05 МСК: договоры, к которым оно приглашало, отвязаны",
+    ),
+    (Event(Kind.INVITATION_EXPIRED, at=AT), "Срок приглашения истёк 01.03.2026 12:05 МСК: ссылка больше не действует"),
+    (
+        Event(Kind.INVITATION_UNDELIVERABLE, at=AT),
+        "Приглашение закрыто 01.03.2026 12:05 МСК: письмо-приглашение не доставляется, ссылка больше не действует",
+    ),
+    (
+        Event(Kind.INVITATION_FOUND, at=AT, stage=InvitationStage.UNDELIVERABLE),
+        "Приглашение уже закрыто: письмо не доставляется (по данным базы, 01.03.2026 12:05 МСК)",
+    ),
+    (
+        Event(Kind.INVITER_NOTIFIED, at=AT),
+        "Администратору отправлено письмо «Приглашение принято» 01.03.2026 12:05 МСК",
+    ),
+    (
+        Event(Kind.INVITER_NOT_NOTIFIED, at=AT),
+        "Письмо администратору «Приглашение принято» не нужно (01.03.2026 12:05 МСК): по данным базы приглашение не принято",
+    ),
+    (
+        Event(Kind.INVITER_NOTICE_FAILED, problem="почтовый сервер недоступен в течение суток"),
+        "Письмо администратору «Приглашение принято»: НЕ ОТПРАВЛЕНО — почтовый сервер недоступен в течение суток",
+    ),
 ]
 
 
@@ -124,6 +210,33 @@ def test_onboarding_details_with_the_default_limits_read_as_before() -> None:
         "- Регистрация начата 01.03.2026 12:05 МСК, срок подтверждения до 03.03.2026 00:30 МСК"
     )
     assert event_list(events[1:]) == "- Письмо со ссылкой подтверждения отправлено 01.03.2026 12:05 МСК"
+
+
+def test_invitation_details_read_as_support_expects() -> None:
+    events = [
+        Event(Kind.INVITATION_STARTED, at=AT, until=UNTIL, login="ooo-romashka", numbers=TWO),
+        Event(Kind.INVITATION_SENT, at=AT),
+    ]
+    assert invitation_details(InvitationStage.PENDING, events, INVITATION) == (
+        "**Приглашение ожидает принятия**\n\n"
+        "_Ждём, когда приглашённый откроет ссылку из письма и нажмёт «Принять приглашение»; ниже видно, ушло ли "
+        "письмо. Новое письмо — кнопкой «Отправить повторно» в разделе «Пользователи кабинета» "
+        "(не чаще раза в минуту, до 5 раз); ссылка из прежнего письма при этом перестаёт действовать._\n\n"
+        "- Приглашение создано 01.03.2026 12:05 МСК администратором ooo-romashka: договоры № 7701-000101, "
+        "7701-000103; действует до 03.03.2026 00:30 МСК\n"
+        "- Письмо-приглашение отправлено 01.03.2026 12:05 МСК"
+    )
+    for stage in InvitationStage:  # every stage has a title and a hint
+        assert invitation_details(stage, [], INVITATION).startswith("**")
+    assert "не доставляется" in invitation_details(InvitationStage.UNDELIVERABLE, [], INVITATION)
+    assert "(не чаще раза в 2 минуты, до 3 раз)" in invitation_details(
+        InvitationStage.PENDING, [], INVITATION.model_copy(update={"resend_cooldown_seconds": 120, "max_resends": 3})
+    )
+
+
+def test_invitation_labels_and_mail_problem() -> None:
+    assert invitation_label(0) == "Письмо-приглашение" and invitation_label(1) == "Повторное письмо-приглашение №1"
+    assert mail_problem(None, WITHIN_INVITATION) == "почтовый сервер недоступен до истечения срока приглашения"
 
 
 def test_the_resend_hint_follows_the_runs_own_limits() -> None:

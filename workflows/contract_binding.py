@@ -7,6 +7,8 @@ workflows and waits for its result, so the form still shows the real outcome at 
 and every change is a durable, searchable run (``LkkLogin``, ``LkkContract``).
 
 ``execute_bind`` is shared with the onboarding workflow so both paths verify the same way.
+An unbinding that left pending invitations without a contract (the database revoked them
+in the same transaction) tells each one's ``Invitation`` run with the ``withdrawn`` signal.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ContractActivities
@@ -23,8 +25,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         BindContractRequest,
         BindContractResult,
+        InvitationWithdrawn,
         UnbindContractRequest,
         UnbindContractResult,
+        invitation_workflow_id,
     )
     from workflows.timeline import Event, Kind, event_list
 
@@ -81,4 +85,16 @@ class ContractUnbindingWorkflow:
         )
         kind = Kind.UNBOUND if result.unbound else Kind.NOT_HELD
         workflow.set_current_details(event_list([Event(kind, at=workflow.now(), number=result.contract_number)]))
+        for invitation_id in result.withdrawn_invitations:
+            await _tell_withdrawn(invitation_id)
         return result
+
+
+async def _tell_withdrawn(invitation_id: str) -> None:
+    """The database already revoked it; the run only follows. A run that is gone (closed,
+    or never started because the API died in between) has nothing to follow: fine."""
+    handle = workflow.get_external_workflow_handle(invitation_workflow_id(invitation_id))
+    try:
+        await handle.signal("withdrawn", InvitationWithdrawn(withdrawn_at=workflow.now()))
+    except FailureError:
+        workflow.logger.info("invitation run %s is gone; nothing to tell", invitation_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from workflows.messages import OnboardingInput, OnboardingStage
+from workflows.messages import InvitationInput, InvitationStage, OnboardingInput, OnboardingStage
 
 # Moscow time has had a fixed offset (UTC+3, no DST) since 2014.
 MSK = timezone(timedelta(hours=3), "МСК")
@@ -59,6 +59,44 @@ def stage_hint(stage: OnboardingStage, params: OnboardingInput) -> str | None:
     if hint is None:
         return None
     return hint.format(once_per=once_per(params.resend_cooldown_seconds), up_to=times_up_to(params.max_resends))
+
+
+INVITATION_TITLES: dict[InvitationStage, str] = {
+    InvitationStage.PENDING: "Приглашение ожидает принятия",
+    InvitationStage.ACCEPTED: "Приглашение принято",
+    InvitationStage.REVOKED: "Приглашение отозвано",
+    InvitationStage.EXPIRED: "Срок приглашения истёк",
+    InvitationStage.UNDELIVERABLE: "Приглашение закрыто: письмо на указанный адрес не доставляется",
+}
+
+# What support tells the administrator (or the colleague) at each stage of an invitation.
+INVITATION_HINTS: dict[InvitationStage, str] = {
+    InvitationStage.PENDING: (
+        "Ждём, когда приглашённый откроет ссылку из письма и нажмёт «Принять приглашение»; ниже видно, ушло ли "
+        "письмо. Новое письмо — кнопкой «Отправить повторно» в разделе «Пользователи кабинета» "
+        "(не чаще {once_per}, до {up_to}); ссылка из прежнего письма при этом перестаёт действовать."
+    ),
+    InvitationStage.ACCEPTED: (
+        "Доступ выдан; права меняет или отзывает администратор договора в разделе «Пользователи кабинета»."
+    ),
+    InvitationStage.REVOKED: (
+        "Ссылка больше не действует. Если доступ всё же нужен, администратор договора приглашает пользователя снова."
+    ),
+    InvitationStage.EXPIRED: (
+        "Приглашение не принято в срок, ссылка больше не действует. Администратор договора может пригласить снова."
+    ),
+    InvitationStage.UNDELIVERABLE: (
+        "Почтовый сервер получателя окончательно отказался принять письмо (причина — ниже). Администратор "
+        "проверяет адрес и приглашает снова."
+    ),
+}
+
+
+def invitation_hint(stage: InvitationStage, params: InvitationInput) -> str:
+    """The invitation stage's hint, its limits taken from the run's own input."""
+    return INVITATION_HINTS[stage].format(
+        once_per=once_per(params.resend_cooldown_seconds), up_to=times_up_to(params.max_resends)
+    )
 
 
 def msk(moment: datetime) -> str:

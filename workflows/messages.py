@@ -136,6 +136,12 @@ class UnbindContractResult(BaseModel):
 # --- company accounts: invitations -------------------------------------------------------
 
 
+def invitation_workflow_id(invitation_id: str) -> str:
+    """One ``Invitation`` run per invitation. Here, not in ``lkk.temporal`` (which
+    re-exports it), because the unbinding workflow signals these runs by id."""
+    return f"invitation-{invitation_id}"
+
+
 class InvitationStage(StrEnum):
     """The ``Invitation`` workflow's stage (also its ``LkkStage`` search attribute)."""
 
@@ -241,6 +247,11 @@ class CloseInvitationInput(BaseModel):
     status: str  # ``InvitationStatus``
     actor_account_id: str | None = None  # None: the service itself
     actor_login: str | None = None
+
+
+class CloseInvitationResult(BaseModel):
+    closed: bool  # False: the database had it accepted, revoked, expired or undeliverable already
+    status: str  # the invitation's status in the database afterwards (``InvitationStatus``)
 
 
 class GrantInvitationInput(BaseModel):

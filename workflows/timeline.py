@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from workflows.display import STAGE_TITLES, msk, stage_hint
-from workflows.messages import BindStatus, OnboardingInput, OnboardingStage
+from workflows.display import INVITATION_TITLES, STAGE_TITLES, invitation_hint, msk, stage_hint
+from workflows.messages import BindStatus, InvitationInput, InvitationStage, OnboardingInput, OnboardingStage
 
 
 class Kind(StrEnum):
@@ -43,6 +43,23 @@ class Kind(StrEnum):
     RESET_SKIPPED = "reset_skipped"  # at
     RESET_EXPIRED = "reset_expired"  # at
     RESET_USED = "reset_used"  # at
+    # company accounts: an invitation
+    INVITATION_STARTED = "invitation_started"  # at, until: its expiry, login: the inviter, numbers
+    INVITATION_SENT = "invitation_sent"  # seq, at
+    INVITATION_NOT_SENT = "invitation_not_sent"  # seq: the database had closed it already
+    INVITATION_FAILED = "invitation_failed"  # seq, problem
+    INVITATION_RESEND_REQUESTED = "invitation_resend_requested"  # at, login: the administrator
+    INVITATION_ACCEPTED = "invitation_accepted"  # at, login: the colleague, numbers: granted
+    ACCEPT_TOO_LATE = "accept_too_late"  # at, login: the colleague, stage: what the database said
+    INVITATION_REVOKED = "invitation_revoked"  # at, login: the administrator
+    REVOKE_TOO_LATE = "revoke_too_late"  # at, login: the administrator, stage: what the database said
+    INVITATION_WITHDRAWN = "invitation_withdrawn"  # at: its last contract was unbound
+    INVITATION_EXPIRED = "invitation_expired"  # at
+    INVITATION_UNDELIVERABLE = "invitation_undeliverable"  # at
+    INVITATION_FOUND = "invitation_found"  # at, stage: closed in the database before the workflow heard of it
+    INVITER_NOTIFIED = "inviter_notified"  # at
+    INVITER_NOT_NOTIFIED = "inviter_not_notified"  # at: nothing to tell (the database says so)
+    INVITER_NOTICE_FAILED = "inviter_notice_failed"  # problem
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,9 @@ class Event:
     number: str | None = None  # contract number
     status: BindStatus | None = None
     problem: str | None = None  # the mail problem, as in the run's state
+    login: str | None = None  # who acted (an invitation's administrator or colleague)
+    numbers: tuple[str, ...] = ()  # an invitation's contract numbers
+    stage: InvitationStage | None = None  # what the database said an invitation became
 
 
 # Short outcome labels of a binding attempt (the customer's wording is in lkk.billing.bindings).
@@ -70,6 +90,16 @@ BIND_LABELS: dict[BindStatus, str] = {
 # Where a mail send gave up while the server was down (the activity's time limit).
 WITHIN_SIGNUP = "до истечения срока регистрации"
 WITHIN_A_DAY = "в течение суток"
+WITHIN_INVITATION = "до истечения срока приглашения"
+
+# «приглашение уже …»: what became of an invitation, in the words of a timeline line.
+INVITATION_OUTCOMES: dict[InvitationStage, str] = {
+    InvitationStage.PENDING: "просрочено",  # past its expiry; the expiry is not recorded yet
+    InvitationStage.ACCEPTED: "принято",
+    InvitationStage.REVOKED: "отозвано",
+    InvitationStage.EXPIRED: "истекло",
+    InvitationStage.UNDELIVERABLE: "закрыто: письмо не доставляется",
+}
 
 
 def confirmation_label(seq: int) -> str:
@@ -79,6 +109,11 @@ def confirmation_label(seq: int) -> str:
 
 def reset_label(seq: int) -> str:
     return "Письмо с паролем" if seq == 0 else f"Повторное письмо с паролем №{seq}"
+
+
+def invitation_label(seq: int) -> str:
+    """The invitation letter as the log and the activity summary name it."""
+    return "Письмо-приглашение" if seq == 0 else f"Повторное письмо-приглашение №{seq}"
 
 
 def mail_problem(rejection: str | None, within: str = WITHIN_SIGNUP) -> str:
@@ -151,7 +186,57 @@ def line(event: Event) -> str:
         return f"Пароль из письма истёк {at}"
     if kind is Kind.RESET_USED:
         return f"Вход с паролем из письма {at}"
+    return _invitation_line(event, at)
+
+
+def _invitation_line(event: Event, at: str) -> str:
+    kind, outcome = event.kind, INVITATION_OUTCOMES[event.stage] if event.stage is not None else "—"
+    if kind is Kind.INVITATION_STARTED:
+        return (
+            f"Приглашение создано {at} администратором {event.login}: {_contracts(event.numbers)}; "
+            f"действует до {_when(event.until)}"
+        )
+    if kind is Kind.INVITATION_SENT:
+        return f"{invitation_label(event.seq)} отправлено {at}"
+    if kind is Kind.INVITATION_NOT_SENT:
+        return f"{invitation_label(event.seq)} не отправлено: приглашение уже не действует (по данным базы)"
+    if kind is Kind.INVITATION_FAILED:
+        return f"{invitation_label(event.seq)}: НЕ ОТПРАВЛЕНО — {event.problem}"
+    if kind is Kind.INVITATION_RESEND_REQUESTED:
+        return f"Администратор {event.login} запросил повторное письмо {at}"
+    if kind is Kind.INVITATION_ACCEPTED:
+        if not event.numbers:
+            return f"Приглашение принято {at} пользователем {event.login}; его договоры уже отвязаны, доступ не выдан"
+        return f"Приглашение принято {at} пользователем {event.login}: выдан доступ к {_contracts(event.numbers, 'dative')}"
+    if kind is Kind.ACCEPT_TOO_LATE:
+        return f"Пользователь {event.login} пытался принять приглашение {at}, но оно уже {outcome}"
+    if kind is Kind.INVITATION_REVOKED:
+        return f"Приглашение отозвано администратором {event.login} {at}"
+    if kind is Kind.REVOKE_TOO_LATE:
+        return f"Администратор {event.login} пытался отозвать приглашение {at}, но оно уже {outcome}"
+    if kind is Kind.INVITATION_WITHDRAWN:
+        return f"Приглашение отозвано {at}: договоры, к которым оно приглашало, отвязаны"
+    if kind is Kind.INVITATION_EXPIRED:
+        return f"Срок приглашения истёк {at}: ссылка больше не действует"
+    if kind is Kind.INVITATION_UNDELIVERABLE:
+        return f"Приглашение закрыто {at}: письмо-приглашение не доставляется, ссылка больше не действует"
+    if kind is Kind.INVITATION_FOUND:
+        return f"Приглашение уже {outcome} (по данным базы, {at})"
+    if kind is Kind.INVITER_NOTIFIED:
+        return f"Администратору отправлено письмо «Приглашение принято» {at}"
+    if kind is Kind.INVITER_NOT_NOTIFIED:
+        return f"Письмо администратору «Приглашение принято» не нужно ({at}): по данным базы приглашение не принято"
+    if kind is Kind.INVITER_NOTICE_FAILED:
+        return f"Письмо администратору «Приглашение принято»: НЕ ОТПРАВЛЕНО — {event.problem}"
     raise ValueError(f"no wording for {kind}")
+
+
+def _contracts(numbers: tuple[str, ...], case: str = "nominative") -> str:
+    """«договор № 7701-000101» / «договоры № 7701-000101, 7701-000103» (or the dative after «доступ к»)."""
+    listed = ", ".join(numbers) or "—"
+    if case == "dative":
+        return f"{'договору' if len(numbers) == 1 else 'договорам'} № {listed}"
+    return f"{'договор' if len(numbers) == 1 else 'договоры'} № {listed}"
 
 
 def event_list(events: list[Event]) -> str:
@@ -166,6 +251,15 @@ def onboarding_details(stage: OnboardingStage, events: list[Event], params: Onbo
     hint = stage_hint(stage, params)
     if hint is not None:
         lines += [f"_{hint}_", ""]
+    if events:
+        lines.append(event_list(events))
+    return "\n".join(lines)
+
+
+def invitation_details(stage: InvitationStage, events: list[Event], params: InvitationInput) -> str:
+    """Markdown for the invitation's ``set_current_details``: the stage, what support
+    tells the administrator now, then the log of events."""
+    lines = [f"**{INVITATION_TITLES[stage]}**", "", f"_{invitation_hint(stage, params)}_", ""]
     if events:
         lines.append(event_list(events))
     return "\n".join(lines)

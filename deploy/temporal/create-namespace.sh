@@ -19,11 +19,14 @@ temporal operator namespace describe -n "$NAMESPACE" --address "$ADDRESS" >/dev/
   || temporal operator namespace create -n "$NAMESPACE" --retention "$RETENTION" --address "$ADDRESS"
 
 existing="$(temporal operator search-attribute list -n "$NAMESPACE" --address "$ADDRESS")"
-for name in LkkLogin LkkStage LkkContract; do
+# name:type pairs (the temporal CLI's type names).
+for attribute in LkkLogin:Keyword LkkStage:Keyword LkkContract:Keyword LkkContracts:KeywordList; do
+  name="${attribute%%:*}"
+  type="${attribute#*:}"
   if echo "$existing" | grep -qw "$name"; then
     echo "search attribute $name exists"
   else
-    temporal operator search-attribute create -n "$NAMESPACE" --name "$name" --type Keyword --address "$ADDRESS"
+    temporal operator search-attribute create -n "$NAMESPACE" --name "$name" --type "$type" --address "$ADDRESS"
   fi
 done
 echo "namespace $NAMESPACE ready"
