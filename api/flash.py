@@ -30,6 +30,13 @@ class Notice(StrEnum):
     BOUND = "bound"
     ALREADY_BOUND = "already"
     UNBOUND = "unbound"
+    # company accounts (the payload: the e-mail, login or contract numbers named)
+    INVITED = "invited"
+    INVITATION_RESENT = "resent"
+    INVITATION_REVOKED = "inv_revoked"
+    ROLE_CHANGED = "role"
+    ACCESS_REVOKED = "access_revoked"
+    INVITATION_ACCEPTED = "accepted"
 
 
 def _signature(settings: Settings, session_token: str, payload: str) -> str:

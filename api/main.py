@@ -34,6 +34,8 @@ from api.routes import (
     auth_api,
     auth_pages,
     captcha_api,
+    company_api,
+    company_pages,
     contracts_api,
     contracts_pages,
     health_api,
@@ -121,6 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_api,
         auth_pages,
         account_pages,
+        # Before contracts_api: its DELETE /api/v1/contracts/{number:path} would take the members' paths.
+        company_api,
+        company_pages,
         contracts_api,
         contracts_pages,
         health_api,

@@ -46,6 +46,7 @@ RULES = (
     "password_reset",
     "password_change",
     "binding",
+    "invitations",
     "captcha",
     "captcha_image",
 )

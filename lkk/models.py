@@ -89,6 +89,42 @@ class SignupCreate(SignupBase):
     _passwords_match = model_validator(mode="wrap")(validation.confirmed("password", "password_confirm"))
 
 
+class InvitedAccountBase(SQLModel):
+    """What a colleague tells about themselves when accepting an invitation without an
+    account: the sign-up's fields but the e-mail, which comes from the invitation (the
+    link proved it, so the account is active at once). The same annotated validators."""
+
+    model_config = ConfigDict(validate_default=True)  # type: ignore[assignment]
+
+    login: Login = Field(default="", sa_type=AutoString(64), schema_extra={"examples": ["energetik-romashka"]})
+    phone: Phone = Field(
+        default=None, sa_type=AutoString(20), description="E.164", schema_extra={"examples": ["+7 912 345-67-89"]}
+    )
+
+
+class InvitedAccountCreate(InvitedAccountBase):
+    """«Принять приглашение» without an account: the page's form and the new-account part
+    of ``POST /api/v1/invitations/accept``. No captcha: only the link's holder gets here."""
+
+    password: NewPassword = ""
+    password_confirm: str = ""
+
+    _passwords_match = model_validator(mode="wrap")(validation.confirmed("password", "password_confirm"))
+
+
+class InvitationAcceptance(SQLModel):
+    """The body of «Принять приглашение» (page and ``POST /api/v1/invitations/accept``):
+    the link's token, and for a new account its fields (checked as ``InvitedAccountCreate``
+    only then; a logged-in colleague sends the token alone). The token is never in a URL
+    of the API."""
+
+    token: str = Field(default="", max_length=128)
+    login: str = Field(default="", max_length=200)
+    password: str = Field(default="", max_length=1024)
+    password_confirm: str = Field(default="", max_length=1024)
+    phone: str | None = Field(default=None, max_length=64)
+
+
 class PasswordChange(SQLModel):
     """A new password typed twice, and the current one (not needed right after a
     recovery): the Profile's form, «Новый пароль» and ``PUT /api/v1/password`` alike.

@@ -423,6 +423,10 @@ class SecurityLimitSettings(SettingsGroup):
     rate_limit_password_reset: str = Field(default="5/minute;30/hour", description="Per-IP limit on password recovery requests.")
     rate_limit_password_change: str = Field(default="10/minute;60/hour", description="Per-IP limit on password changes.")
     rate_limit_binding: str = Field(default="10/minute;60/hour", description="Per-IP limit on contract binding attempts.")
+    rate_limit_invitations: str = Field(
+        default="10/minute;60/hour",
+        description="Per-IP limit on sending, re-sending and accepting invitations to a contract (accepting may create an account).",
+    )
     rate_limit_captcha: str = Field(
         default="30/minute;300/hour", description="Per-IP limit on new captcha challenges (pages with a code and POST /api/v1/captcha)."
     )

@@ -130,7 +130,8 @@ async def listed(ctx: AppContext, account: Account) -> list[contracts.BoundContr
 async def unbind(ctx: AppContext, account: Account, number: str) -> bool:
     """True when the cabinet held the contract and now does not."""
     try:
-        await contracts.unbind(ctx, account, number)
+        with Session(ctx.engine, expire_on_commit=False) as session:
+            await contracts.unbind(ctx, session, account, number)
     except ContractNotBound:
         return False
     return True

@@ -99,9 +99,15 @@ async def bind_contract(body: BindingRequestCreate, ctx: Ctx, session: DbSession
 @router.delete(
     "/{number:path}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses={
+        401: {"model": ErrorOut},
+        403: {"model": ErrorOut, "description": "the cabinet only views this contract («Просмотр»)"},
+        404: {"model": ErrorOut},
+        503: {"model": ErrorOut},
+    },
 )
-async def unbind_contract(number: str, ctx: Ctx, account: SignedIn) -> Response:
-    """Unbind one of the cabinet's contracts: it is free to bind again (the change is recorded)."""
-    await svc.unbind(ctx, account, number)
+async def unbind_contract(number: str, ctx: Ctx, session: DbSession, account: SignedIn) -> Response:
+    """Unbind one of the cabinet's contracts (administrators only): it is free to bind again,
+    and every colleague's access and pending invitation to it ends (the change is recorded)."""
+    await svc.unbind(ctx, session, account, number)
     return Response(status_code=204)

@@ -17,11 +17,13 @@ from api.errors import refusal_for
 from api.flash import Notice, set_flash
 from api.forms import FormRoute, Submitted, form
 from api.ratelimit import rate_limit
+from api.services import company as company_svc
 from api.services import contracts as svc
 from api.templating import render
 from lkk.billing.errors import BindingFieldsInvalid
 from lkk.billing.identifiers import normalize_contract_number
 from lkk.billing.models import BindingRequestBase, BindingRequestCreate
+from lkk.company.models import ROLE_LABELS
 from lkk.errors import ServiceError
 from lkk.models import Account
 from workflows.display import msk
@@ -44,6 +46,7 @@ async def render_profile(
     errors: dict[str, str] | None = None,
     password_errors: dict[str, str] | None = None,
     unbind_error: str | None = None,
+    company_error: str | None = None,
     status_code: int = 200,
     flash: tuple[Notice, str] | None = None,
 ) -> HTMLResponse:
@@ -52,8 +55,10 @@ async def render_profile(
     if session is None:
         with Session(ctx.engine, expire_on_commit=False) as own:
             contracts = await svc.list_contracts(ctx, own, account)
+            company = await company_svc.overview(own, account)
     else:
         contracts = await svc.list_contracts(ctx, session, account)
+        company = await company_svc.overview(session, account)
     welcome = flash is not None and flash[0] is Notice.WELCOME
     if notice is None and flash is not None:
         notice = profile_notice(contracts, *flash)
@@ -70,6 +75,9 @@ async def render_profile(
             "errors": errors or {},
             "password_errors": password_errors or {},
             "unbind_error": unbind_error,
+            "company": company,
+            "company_error": company_error,
+            "role_labels": ROLE_LABELS,
             "msk": msk,
         },
         status_code=status_code,
@@ -124,7 +132,7 @@ async def unbind_submit(
         return redirect
     assert account is not None
     try:
-        number = await svc.unbind(ctx, account, contract_number)
+        number = await svc.unbind(ctx, session, account, contract_number)
     except ServiceError as refused:
         message = refusal_for(refused)
         return await render_profile(
@@ -137,12 +145,24 @@ async def unbind_submit(
 
 PASSWORD_CHANGED = "Пароль изменён. Все другие сеансы входа завершены."
 
+# After a company action (the subject: an e-mail, a login or contract numbers, put there by the server).
+COMPANY_NOTICES: dict[Notice, str] = {
+    Notice.INVITED: "Приглашение отправлено на адрес {subject}.",
+    Notice.INVITATION_RESENT: "Письмо с приглашением отправлено повторно. Прежняя ссылка больше не действует.",
+    Notice.INVITATION_REVOKED: "Приглашение для {subject} отозвано.",
+    Notice.ROLE_CHANGED: "Права доступа пользователя {subject} изменены.",
+    Notice.ACCESS_REVOKED: "Доступ пользователя {subject} отозван.",
+    Notice.INVITATION_ACCEPTED: "Приглашение принято. Вам открыт доступ к договорам № {subject}.",
+}
+
 
 def profile_notice(contracts: list[svc.BoundContractPublic], notice: Notice, number: str) -> str | None:
     """The message after a redirect, from the server's signed flash (``api.flash``); a
     contract notice is shown only while it still matches the cabinet's contracts."""
     if notice is Notice.PASSWORD_CHANGED:
         return PASSWORD_CHANGED
+    if notice in COMPANY_NOTICES:
+        return COMPANY_NOTICES[notice].format(subject=number)
     held = {card.number for card in contracts}
     normalized = _normalized(number)
     if notice in (Notice.BOUND, Notice.ALREADY_BOUND) and normalized and normalized in held:

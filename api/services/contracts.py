@@ -111,12 +111,12 @@ async def _unit_of_work(session: Session, work: Callable[[], _T]) -> _T:
 
 
 async def list_contracts(ctx: AppContext, session: Session, account: Account) -> list[BoundContractPublic]:
-    """Every contract the cabinet has access to (bound or shared with it), with its rights."""
+    """Every contract the account may see: bound by it, or shared with it (its role says which rights)."""
 
     def work() -> list[BoundContractPublic]:
-        bound = access.contracts_of(session, account.id)
-        details = {c.number: c for c in registry_for(ctx).contract_details([b.contract_number for b, _ in bound])}
-        return [_card(b.contract_number, b.bound_at, role, details.get(b.contract_number)) for b, role in bound]
+        held = access.contracts_of(session, account.id)
+        details = {c.number: c for c in registry_for(ctx).contract_details([b.contract_number for b, _ in held])}
+        return [_card(b.contract_number, b.bound_at, role, details.get(b.contract_number)) for b, role in held]
 
     return await _unit_of_work(session, work)
 
@@ -186,13 +186,15 @@ async def _bind_durably(
     )
 
 
-async def unbind(ctx: AppContext, account: Account, contract_number: str) -> str:
+async def unbind(ctx: AppContext, session: Session, account: Account, contract_number: str) -> str:
     """Release one of the cabinet's contracts (its normalised number is returned);
-    ``ContractNotBound`` when the cabinet does not hold it."""
+    ``ContractNotBound`` when the cabinet has no access to it, ``NoRights`` for a
+    colleague with «Просмотр» (only an administrator unbinds; the store checks again)."""
     try:
         number = normalize_contract_number(contract_number)
     except ValueError:
         raise ContractNotBound() from None
+    await _unit_of_work(session, lambda: access.require(session, account.id, number, Role.ADMIN))
     client = _client(ctx)
     try:
         result = await asyncio.wait_for(
