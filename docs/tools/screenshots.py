@@ -138,7 +138,7 @@ async def walk(out_dir: Path) -> list[str]:
             codes = billing_registry(stack.settings)
             number, inn, kpp = OPEN_LEGAL
             await bind_contract(confirm_page, number, inn, kpp, codes[number])
-            await expect(confirm_page.get_by_role("article")).to_be_visible()
+            await expect(confirm_page.get_by_role("article").first).to_be_visible()
             await shots.take(confirm_page, "profile-contract")
             await company_users(shots, stack, browser, confirm_page, number)
             await log_out(confirm_page)
