@@ -99,9 +99,10 @@ def test_readme_shows_a_screenshot_of_every_page() -> None:
 
 
 # Measured 2026-11: registration 265 KB, user guide 417 KB (were 495 KB and 852 KB with
-# full-colour screenshots). The ceilings leave room for a retaken screenshot, not for
+# full-colour screenshots); the user guide's section on company users (five screenshots
+# more) took it to 682 KB. The ceilings leave room for a retaken screenshot, not for
 # a return to full colour.
-PDF_BUDGET_BYTES = {"registration": 300 * 1024, "user-guide": 470 * 1024}
+PDF_BUDGET_BYTES = {"registration": 300 * 1024, "user-guide": 740 * 1024}
 
 
 @pytest.mark.parametrize("slug", sorted(GUIDES))

@@ -213,7 +213,8 @@ async def company_users(shots: Shooter, stack: WebStack, browser: Browser, admin
     await accept.get_by_label("Подтверждение пароля").fill(PASSWORD)
     await accept.get_by_role("button", name="Принять приглашение").click()
     await expect(accept.get_by_role("article").first).to_be_visible()
-    await shots.take(accept, "profile-shared")
+    await shots.take_between(accept, "profile-shared", accept.get_by_role("heading", name="Профиль"),
+                             accept.get_by_role("heading", name="Привязать договор"))
     await colleague.close()
 
     await admin.goto(f"{stack.api_url}/profile")
