@@ -77,7 +77,7 @@ async def test_register_confirm_bind_recover_password(page: Page, cabinet: WebSt
     number, inn, kpp = OPEN_LEGAL
     await bind_contract(confirm, number, inn, kpp, binding_codes[number])
     await expect(confirm.get_by_role("status").first).to_contain_text(f"Договор № {number} привязан")
-    contract = confirm.get_by_role("article", name=f"Договор № {number}")
+    contract = confirm.get_by_role("article", name=f"Договор № {number}").first  # the card; «Пользователи кабинета» follows
     await expect(contract.get_by_role("table", name=re.compile("Точки учёта"))).to_be_visible()
     await expect(contract).to_contain_text("TU-000101-01")
     await expect(contract.get_by_role("button", name=f"Отвязать договор № {number}")).to_be_visible()
