@@ -15,6 +15,7 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from tests.billing.support import OPEN_LEGAL
+from tests.browser.a11y_checks import wcag_violations
 from tests.browser.harness import (
     DESKTOP,
     PASSWORD,
@@ -119,6 +120,7 @@ async def test_invite_accept_revoke_and_the_journal(
     contracts = admin.get_by_role("group", name="Договоры")
     await contracts.get_by_role("checkbox", name=re.compile(re.escape(number))).check()
     await admin.get_by_role("group", name="Права доступа").get_by_role("radio", name="Просмотр").check()
+    assert await wcag_violations(admin) == [], "the invite form"
     await admin.get_by_role("button", name="Отправить приглашение").click()
 
     # Back on the Profile: the pending invitation with its expiry.
@@ -137,6 +139,7 @@ async def test_invite_accept_revoke_and_the_journal(
     await expect(invitation.get_by_text(colleague_email).first).to_be_visible()  # taken from the invitation
     await expect(invitation.get_by_role("button")).to_have_count(1)  # nothing happens before the click
     await expect(invitation.get_by_role("button", name="Принять приглашение")).to_be_visible()
+    assert await wcag_violations(invitation) == [], "the invitation page"
     await invitation.get_by_label("Логин").fill(colleague_login)
     await invitation.get_by_label("Пароль", exact=True).fill(PASSWORD)
     await invitation.get_by_label("Подтверждение пароля").fill(PASSWORD)
@@ -154,12 +157,17 @@ async def test_invite_accept_revoke_and_the_journal(
         await expect(invitation.get_by_role("button", name=re.compile(admin_only))).to_have_count(0)
     await expect(invitation.get_by_role("link", name="Пригласить пользователя")).to_have_count(0)
     await expect(invitation.get_by_role("link", name="Журнал действий")).to_have_count(0)
+    assert await wcag_violations(invitation) == [], "the colleague's Profile"
+
+    # The inviting administrator is told by mail.
+    await stack.mailbox.wait_for_async(to=f"{admin_login}@example.ru", subject_contains="Приглашение принято", timeout=30)
 
     # The administrator sees the colleague as a member now, and takes the access back.
     await admin.reload()
     users = await _users_section(admin)
     await expect(users).to_contain_text(colleague_login)
     await expect(users).not_to_contain_text(re.compile(r"действует до"))  # no pending invitation left
+    assert await wcag_violations(admin) == [], "«Пользователи кабинета»"
     await _member_row(users, colleague_login).last.get_by_role("button", name=re.compile("Отозвать доступ")).click()
     await expect(admin.get_by_role("heading", name="Профиль")).to_be_visible()
     await expect(_member_row(await _users_section(admin), colleague_login)).to_have_count(0)
@@ -178,3 +186,4 @@ async def test_invite_accept_revoke_and_the_journal(
     await expect(journal).to_contain_text(colleague_login)
     await expect(journal).to_contain_text(admin_login)
     assert await _audit_order(admin) == ["access revoked", "accepted", "invited", "bound"]
+    assert await wcag_violations(admin) == [], "«Журнал действий»"
