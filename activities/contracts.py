@@ -83,15 +83,18 @@ class ContractActivities:
 
     @activity.defn(name="unbind_contract")
     def unbind_contract(self, params: UnbindContractRequest) -> UnbindContractResult:
-        # One transaction: the binding, its members (cascade), the pending invitations it
-        # leaves without a contract, and their audit rows.
-        with Session(self._engine, expire_on_commit=False) as session, transaction(session):
+        with Session(self._engine) as session, transaction(session):
             outcome = bindings.unbind(session, params.account_id, params.contract_number, utcnow())
-        log.info("unbinding for account %s: %s", params.account_id, "done" if outcome.unbound else "not held")
+        log.info(
+            "unbinding for account %s: %s, %d invitation(s) withdrawn",
+            params.account_id,
+            "done" if outcome.unbound else "not held as administrator",
+            len(outcome.withdrawn),
+        )
         return UnbindContractResult(
             unbound=outcome.unbound,
             contract_number=params.contract_number,
-            withdrawn_invitations=list(outcome.withdrawn),
+            withdrawn_invitations=outcome.withdrawn,
         )
 
     @activity.defn(name="find_bound_contract")

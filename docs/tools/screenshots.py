@@ -10,6 +10,7 @@ Chromium is driven by Playwright, with the same harness as the browser tests.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -17,14 +18,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from playwright.async_api import Page, expect  # noqa: E402
+from playwright.async_api import Browser, Locator, Page, expect  # noqa: E402
 
 from tests.billing.support import OPEN_LEGAL  # noqa: E402
-from tests.conftest import CAPTCHA_TEST_ANSWER  # noqa: E402
 from tests.browser.harness import (  # noqa: E402
-    PHONE, bind_contract, billing_registry, chromium, log_in, log_out, mailed_password, request_new_password, fill_registration, follow_link_in_letter, open_letter_in_mailbox,
-    register, standalone_stack,
+    PASSWORD,
+    PHONE,
+    WebStack,
+    billing_registry,
+    bind_contract,
+    chromium,
+    fill_registration,
+    follow_link_in_letter,
+    log_in,
+    log_out,
+    mailed_password,
+    open_letter_in_mailbox,
+    register,
+    request_new_password,
+    standalone_stack,
 )
+from tests.conftest import CAPTCHA_TEST_ANSWER  # noqa: E402
 
 OUT_DIR = ROOT / "docs" / "img"
 # Narrower than the tests' desktop and short, so full-page shots end where the page
@@ -32,6 +46,10 @@ OUT_DIR = ROOT / "docs" / "img"
 VIEWPORT = {"width": 1024, "height": 600}
 LOGIN = "ooo-romashka"
 EMAIL = "buh@romashka.example.ru"
+# The colleagues the administrator invites: one accepts, one has not yet.
+COLLEAGUE_LOGIN = "romashka-energetik"
+COLLEAGUE_EMAIL = "energetik@romashka.example.ru"
+PENDING_EMAIL = "filial@romashka.example.ru"
 
 # name -> what it shows (the README's captions); keep in the order of the walk.
 PAGES: dict[str, str] = {
@@ -43,6 +61,11 @@ PAGES: dict[str, str] = {
     "confirm": "Подтверждение адреса: одна кнопка",
     "profile": "Профиль (рис. 3)",
     "profile-contract": "Профиль с привязанным договором: ТУ и ПУ",
+    "invite": "«Пригласить пользователя»: адрес, договоры, права доступа",
+    "invitation-accept": "Приглашение по ссылке из письма: «Принять приглашение»",
+    "profile-shared": "Профиль коллеги: общий договор с правами «Просмотр»",
+    "profile-users": "«Пользователи кабинета»: коллеги, их права и ожидающие приглашения",
+    "audit": "«Журнал действий» администратора договора",
     "forgot-password": "Восстановление пароля (рис. 4)",
     "set-password": "Вход с паролем из письма: задайте свой пароль",
     "login-locked": "Вход заблокирован после неудачных попыток",
@@ -63,6 +86,19 @@ class Shooter:
         assert name in PAGES, f"add {name!r} to PAGES"
         await page.wait_for_load_state("networkidle")
         await page.screenshot(path=str(self.out_dir / f"{name}.png"), full_page=True)
+        self.taken.append(name)
+
+    async def take_between(self, page: Page, name: str, top: Locator, below: Locator) -> None:
+        """Part of a long page: from ``top`` down to where ``below`` starts (a full-page
+        shot of the Profile would shrink to an unreadable strip on an A4 page)."""
+        assert name in PAGES, f"add {name!r} to PAGES"
+        await page.wait_for_load_state("networkidle")
+        await page.evaluate("window.scrollTo(0, 0)")  # boxes in page coordinates
+        start, end = await top.bounding_box(), await below.bounding_box()
+        assert start and end, f"{name}: section not found"
+        y = max(0, start["y"] - 16)
+        clip = {"x": 0, "y": y, "width": VIEWPORT["width"], "height": end["y"] - 8 - y}
+        await page.screenshot(path=str(self.out_dir / f"{name}.png"), full_page=True, clip=clip)
         self.taken.append(name)
 
 
@@ -102,8 +138,9 @@ async def walk(out_dir: Path) -> list[str]:
             codes = billing_registry(stack.settings)
             number, inn, kpp = OPEN_LEGAL
             await bind_contract(confirm_page, number, inn, kpp, codes[number])
-            await expect(confirm_page.get_by_role("article")).to_be_visible()
+            await expect(confirm_page.get_by_role("article").first).to_be_visible()
             await shots.take(confirm_page, "profile-contract")
+            await company_users(shots, stack, browser, confirm_page, number)
             await log_out(confirm_page)
 
             await confirm_page.goto(confirm_url)
@@ -143,6 +180,51 @@ async def walk(out_dir: Path) -> list[str]:
     missing = set(PAGES) - set(shots.taken)
     assert not missing, f"not captured: {sorted(missing)}"
     return shots.taken
+
+
+async def invite(page: Page, email: str, full_name: str, number: str, shots: Shooter | None = None) -> None:
+    """«Пригласить пользователя» from the Profile, with «Просмотр» on one contract."""
+    await page.get_by_role("link", name="Пригласить пользователя").click()
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("ФИО").fill(full_name)
+    await page.get_by_role("group", name="Договоры").get_by_role("checkbox", name=re.compile(re.escape(number))).check()
+    await page.get_by_role("group", name="Права доступа").get_by_role("radio", name="Просмотр").check()
+    if shots is not None:
+        await shots.take(page, "invite")
+    await page.get_by_role("button", name="Отправить приглашение").click()
+    await expect(page.get_by_role("heading", name="Профиль")).to_be_visible()
+
+
+async def company_users(shots: Shooter, stack: WebStack, browser: Browser, admin: Page, number: str) -> None:
+    """Company accounts: the administrator invites two colleagues; one accepts in their own
+    browser, the other invitation stays pending, so «Пользователи кабинета» shows both."""
+    await invite(admin, COLLEAGUE_EMAIL, "Петров Пётр Петрович", number, shots)
+    await invite(admin, PENDING_EMAIL, "Сидорова Анна Сергеевна", number)
+
+    colleague = await browser.new_context(viewport=VIEWPORT, locale="ru-RU", device_scale_factor=1)
+    start = await colleague.new_page()
+    await start.goto(f"{stack.api_url}/login")
+    letter = await open_letter_in_mailbox(start, stack, COLLEAGUE_EMAIL, "Приглашение")
+    accept = await follow_link_in_letter(letter, "Открыть приглашение")
+    await expect(accept.get_by_role("button", name="Принять приглашение")).to_be_visible()
+    await shots.take(accept, "invitation-accept")
+    await accept.get_by_label("Логин").fill(COLLEAGUE_LOGIN)
+    await accept.get_by_label("Пароль", exact=True).fill(PASSWORD)
+    await accept.get_by_label("Подтверждение пароля").fill(PASSWORD)
+    await accept.get_by_role("button", name="Принять приглашение").click()
+    await expect(accept.get_by_role("article").first).to_be_visible()
+    await shots.take_between(accept, "profile-shared", accept.get_by_role("heading", name="Профиль"),
+                             accept.get_by_role("heading", name="Привязать договор"))
+    await colleague.close()
+
+    await admin.goto(f"{stack.api_url}/profile")
+    await expect(admin.get_by_text(COLLEAGUE_LOGIN).first).to_be_visible()
+    await shots.take_between(admin, "profile-users", admin.get_by_role("heading", name="Пользователи кабинета"),
+                             admin.get_by_role("heading", name="Привязать договор"))
+    await admin.get_by_role("link", name="Журнал действий").click()
+    await expect(admin.get_by_role("heading", name="Журнал действий")).to_be_visible()
+    await shots.take(admin, "audit")
+    await admin.goto(f"{stack.api_url}/profile")
 
 
 def main() -> None:

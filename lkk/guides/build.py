@@ -45,7 +45,13 @@ MAX_IMAGE_H_PT = 190 / 25.4 * 72
 # Sharp enough to read a screenshot's text on paper; more pixels only add bytes.
 PDF_IMAGE_DPI = 150
 # Settings a guide quotes as numbers («Ссылка действует {{ signup_ttl_seconds|duration }}»).
-GUIDE_NUMBERS = ("signup_ttl_seconds", "resend_cooldown_seconds", "max_resends", "password_min_length")
+GUIDE_NUMBERS = (
+    "signup_ttl_seconds", "resend_cooldown_seconds", "max_resends", "password_min_length",
+    # Company accounts (section 4 of the user guide).
+    "invitation_ttl_seconds", "invitation_resend_cooldown_seconds", "invitation_max_resends",
+    "max_users_per_contract", "max_pending_invitations_per_admin", "max_invitations_per_hour_per_admin",
+    "audit_page_size",
+)
 FIXED_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 INK = (29, 39, 51)
 BLUE = (11, 92, 173)

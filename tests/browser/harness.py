@@ -171,6 +171,16 @@ async def open_letter_in_mailbox(page: Page, stack: WebStack, email: str, subjec
     return mail_page
 
 
+async def registered_and_confirmed(page: Page, cabinet: WebStack, login: str) -> Page:
+    """Register through the form, confirm from the letter; returns the confirmed tab."""
+    email = f"{login}@example.ru"
+    await register(page, cabinet.api_url, login, email)
+    letter = await open_letter_in_mailbox(page, cabinet, email, "Подтверждение регистрации")
+    confirm = await follow_link_in_letter(letter, "Подтвердить адрес")
+    await confirm.get_by_role("button", name="Подтвердить").click()
+    return confirm
+
+
 async def follow_link_in_letter(mail_page: Page, link_text: re.Pattern[str] | str) -> Page:
     """Click a link inside the letter's HTML (opens in a new tab, as a mail client would)."""
     frame = mail_page.frame_locator("iframe")

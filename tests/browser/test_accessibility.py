@@ -193,7 +193,7 @@ async def every_page_and_state(page: Page, cabinet: WebStack, contract: Contract
     await confirm.get_by_role("button", name="Подтвердить").click()
     await expect(confirm.get_by_role("heading", name="Профиль")).to_be_visible()
     await bind_contract(confirm, number, inn, kpp, code)
-    await expect(confirm.get_by_role("article", name=f"Договор № {number}")).to_be_visible()
+    await expect(confirm.get_by_role("article", name=f"Договор № {number}").first).to_be_visible()
     yield "profile with a contract", confirm
 
     await log_out(confirm)

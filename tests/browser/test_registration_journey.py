@@ -11,12 +11,22 @@ from playwright.async_api import Page, expect
 from pypdf import PdfReader
 
 from tests.billing.support import OPEN_ENTREPRENEUR, OPEN_LEGAL
-from tests.conftest import CAPTCHA_TEST_ANSWER
-
 from tests.browser.harness import (
-    PASSWORD, WebStack, bind_contract, fill_registration, follow_link_in_letter, log_in, log_out, mailed_password,
-    open_letter_in_mailbox, register, request_new_password, unique_login,
+    PASSWORD,
+    WebStack,
+    bind_contract,
+    fill_registration,
+    follow_link_in_letter,
+    log_in,
+    log_out,
+    mailed_password,
+    open_letter_in_mailbox,
+    register,
+    registered_and_confirmed,
+    request_new_password,
+    unique_login,
 )
+from tests.conftest import CAPTCHA_TEST_ANSWER
 
 
 async def _download_guide(page: Page, expected_title: str) -> None:
@@ -67,7 +77,7 @@ async def test_register_confirm_bind_recover_password(page: Page, cabinet: WebSt
     number, inn, kpp = OPEN_LEGAL
     await bind_contract(confirm, number, inn, kpp, binding_codes[number])
     await expect(confirm.get_by_role("status").first).to_contain_text(f"Договор № {number} привязан")
-    contract = confirm.get_by_role("article", name=f"Договор № {number}")
+    contract = confirm.get_by_role("article", name=f"Договор № {number}").first  # the card; «Пользователи кабинета» follows
     await expect(contract.get_by_role("table", name=re.compile("Точки учёта"))).to_be_visible()
     await expect(contract).to_contain_text("TU-000101-01")
     await expect(contract.get_by_role("button", name=f"Отвязать договор № {number}")).to_be_visible()
@@ -173,16 +183,6 @@ async def _reload_until(page: Page, text: str | re.Pattern[str], attempts: int =
         await page.wait_for_timeout(500)
         await page.reload()
     raise AssertionError(f"{text!r} never appeared")
-
-
-async def registered_and_confirmed(page: Page, cabinet: WebStack, login: str) -> Page:
-    """Register through the form, confirm from the letter; returns the confirmed tab."""
-    email = f"{login}@example.ru"
-    await register(page, cabinet.api_url, login, email)
-    letter = await open_letter_in_mailbox(page, cabinet, email, "Подтверждение регистрации")
-    confirm = await follow_link_in_letter(letter, "Подтвердить адрес")
-    await confirm.get_by_role("button", name="Подтвердить").click()
-    return confirm
 
 
 async def test_wrong_passwords_bring_a_captcha_then_a_lockout(page: Page, cabinet: WebStack) -> None:
