@@ -63,6 +63,7 @@ class InvitationActivities:
                 utcnow(),
                 resent_by_account_id=params.resent_by_account_id,
                 resent_by_login=params.resent_by_login,
+                secret_key=self._settings.secret_key,
             )
         if issued is None:
             log.info("invitation %s is no longer pending; no letter sent", params.invitation_id)

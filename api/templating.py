@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.csrf import page_token, set_cookie
-from lkk.ru_numbers import plural
+from lkk.ru_numbers import JINJA_FILTERS, plural
 from lkk.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -31,6 +31,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         password_min_hint=password_min_hint(settings.password_min_length),
     )
     templates.env.filters["tel"] = tel_uri_number
+    templates.env.filters.update(JINJA_FILTERS)  # «действует 72 часа» from a setting
     return templates
 
 

@@ -49,6 +49,12 @@ def duration(seconds: int | float) -> str:
     return f"{count} {plural(count, *forms)}"
 
 
+def to_contracts(numbers: "list[str] | tuple[str, ...]") -> str:
+    """«к договору № 7701-000101» / «к договорам № 7701-000101, 7701-000102» (dative)."""
+    noun = "договору" if len(numbers) == 1 else "договорам"
+    return f"{noun} № {', '.join(numbers)}"
+
+
 def every(seconds: int | float) -> str:
     """The interval in «раз в …»: 60 -> "минуту", 3600 -> "час", 120 -> "2 минуты"."""
     count, forms = _unit(int(seconds))

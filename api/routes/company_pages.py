@@ -91,7 +91,7 @@ async def _invite_page(
         request,
         "invite.html",
         {"numbers": numbers, "values": values or {}, "errors": errors or {}, "role_labels": ROLE_LABELS,
-         "ttl_hours": get_context(request).settings.invitation_ttl_seconds // 3600},
+         "ttl_seconds": get_context(request).settings.invitation_ttl_seconds},
         status_code=status_code,
     )
 

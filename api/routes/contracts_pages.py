@@ -26,6 +26,7 @@ from lkk.billing.models import BindingRequestBase, BindingRequestCreate
 from lkk.company.models import ROLE_LABELS
 from lkk.errors import ServiceError
 from lkk.models import Account
+from lkk.ru_numbers import to_contracts
 from workflows.display import msk
 from workflows.messages import BindStatus
 
@@ -152,7 +153,7 @@ COMPANY_NOTICES: dict[Notice, str] = {
     Notice.INVITATION_REVOKED: "Приглашение для {subject} отозвано.",
     Notice.ROLE_CHANGED: "Права доступа пользователя {subject} изменены.",
     Notice.ACCESS_REVOKED: "Доступ пользователя {subject} отозван.",
-    Notice.INVITATION_ACCEPTED: "Приглашение принято. Вам открыт доступ к договорам № {subject}.",
+    Notice.INVITATION_ACCEPTED: "Приглашение принято. Вам открыт доступ к {contracts}.",
 }
 
 
@@ -162,7 +163,7 @@ def profile_notice(contracts: list[svc.BoundContractPublic], notice: Notice, num
     if notice is Notice.PASSWORD_CHANGED:
         return PASSWORD_CHANGED
     if notice in COMPANY_NOTICES:
-        return COMPANY_NOTICES[notice].format(subject=number)
+        return COMPANY_NOTICES[notice].format(subject=number, contracts=to_contracts(number.split(", ")))
     held = {card.number for card in contracts}
     normalized = _normalized(number)
     if notice in (Notice.BOUND, Notice.ALREADY_BOUND) and normalized and normalized in held:

@@ -57,6 +57,7 @@ from lkk.db import transaction
 from lkk.errors import FormInvalid
 from lkk.logging_setup import workflow_extra
 from lkk.models import Account, InvitationAcceptance, InvitedAccountCreate
+from lkk.ru_numbers import to_contracts
 from lkk.security.passwords import hash_password
 from lkk.store import invited_accounts, web_sessions
 from lkk.temporal import invitation_workflow_id
@@ -204,7 +205,7 @@ async def invite(ctx: AppContext, session: Session, account: Account, form: Invi
                     SearchAttributePair(LKK_CONTRACTS, list(created.contract_numbers)),
                 ]
             ),
-            static_summary=f"Приглашение пользователя к договорам № {', '.join(created.contract_numbers)} "
+            static_summary=f"Приглашение пользователя к {to_contracts(created.contract_numbers)} "
             f"({account.login}, права «{ROLE_LABELS[created.role]}»)",
         )
     except Exception:

@@ -41,16 +41,14 @@ from lkk.company.models import (
     InvitationStatus,
     Role,
 )
-from lkk.errors import FormInvalid
 from lkk.models import Account, AccountStatus
-from lkk.security.tokens import hash_token, new_token
+from lkk.security.tokens import derived_token, hash_token
 from lkk.settings import CompanySettings
 from lkk.timeutil import as_utc
 from lkk.validation import email_key
 from workflows.messages import AcceptInvitationResult
 
 HOUR = timedelta(hours=1)
-NO_CONTRACTS = {"contract_numbers": "Выберите хотя бы один договор."}
 
 _CLOSING: dict[InvitationStatus, AuditAction] = {
     InvitationStatus.REVOKED: AuditAction.INVITATION_REVOKED,
@@ -105,9 +103,7 @@ def create(
     limits: CompanySettings,
     now: datetime,
 ) -> InvitationPublic:
-    numbers = list(dict.fromkeys(form.contract_numbers))
-    if not numbers:
-        raise FormInvalid(NO_CONTRACTS)
+    numbers = list(form.contract_numbers)  # at least one, each once: ``ChosenContracts``
     now = as_utc(now)
     lock_account(session, actor_id)
     lock_contracts(session, numbers)
@@ -184,15 +180,19 @@ def issue_link(
     now: datetime,
     resent_by_account_id: str | None = None,
     resent_by_login: str | None = None,
+    *,
+    secret_key: str,
 ) -> IssuedInvitation | None:
-    """A new link for letter number ``seq`` (older links stop working); None once the
-    invitation is no longer pending or has expired."""
+    """The link of letter number ``seq`` (older letters' links stop working); None once
+    the invitation is no longer pending or has expired. The token is derived from the
+    secret, the invitation and ``seq``: a retried send (the SMTP server may have taken
+    the first copy before a crash) mails the same link, which stays valid."""
     now = as_utc(now)
     invitation = session.get(Invitation, invitation_id)
     if invitation is None or invitation.status != InvitationStatus.PENDING or as_utc(invitation.expires_at) <= now:
         return None
     first_try = invitation.emails_sent < seq + 1  # a retried activity records its re-send once
-    token = new_token()
+    token = derived_token(secret_key, "invitation", invitation_id, str(seq))
     result = session.execute(
         update(Invitation).execution_options(synchronize_session=False)
         .where(

@@ -47,6 +47,16 @@ def _full_name(value: str | None) -> str | None:
 FullName = Annotated[str | None, AfterValidator(_full_name)]
 
 
+def _chosen_contracts(numbers: list[str]) -> list[str]:
+    """«Договоры»: at least one, each once (a form may post a checkbox twice)."""
+    if not numbers:
+        raise ValueError("Выберите хотя бы один договор.")
+    return list(dict.fromkeys(numbers))
+
+
+ChosenContracts = Annotated[list[ContractNumber], AfterValidator(_chosen_contracts)]
+
+
 class Role(StrEnum):
     """«Права доступа». The wire values are stable; the Russian labels are ``ROLE_LABELS``."""
 
@@ -144,7 +154,10 @@ class InvitationCreate(InvitationBase):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    contract_numbers: list[ContractNumber] = Field(default=[], max_length=50, description="«Договоры»")
+    # Validated even when absent: no contract chosen is told beside the other mistakes.
+    contract_numbers: ChosenContracts = Field(
+        default=[], max_length=50, description="«Договоры»", schema_extra={"validate_default": True}
+    )
 
 
 class Invitation(InvitationBase, table=True):

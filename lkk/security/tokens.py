@@ -6,7 +6,9 @@ brute-forced, so a plain SHA-256 is the right storage hash (a slow hash buys not
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 
 TOKEN_BYTES = 32
@@ -14,6 +16,14 @@ TOKEN_BYTES = 32
 
 def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def derived_token(secret_key: str, *parts: str) -> str:
+    """A token that the same inputs always give again (HMAC-SHA256 under the deployment's
+    secret, 256 bits): a retried e-mail carries the same link as the copy that may already
+    have been delivered, so no delivered copy holds a dead link."""
+    mac = hmac.new(secret_key.encode("utf-8"), "\x1f".join(parts).encode("utf-8"), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
 
 
 def hash_token(token: str) -> str:
