@@ -235,6 +235,11 @@ ANONYMOUS: dict[str, int | set[int]] = {
     "/password/set": 303,
     "/profile": 303,
     "/api/v1/contracts": 401,
+    "/api/v1/company": 401,
+    "/api/v1/audit": 401,
+    "/profile/invite": 303,
+    "/profile/audit": 303,
+    "/invitation": 404,  # no token: «Приглашение не найдено»
     "/support": 200,
     "/branding/logo": 200,
     "/favicon.ico": 200,
