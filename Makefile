@@ -65,8 +65,9 @@ test: install guides
 	  export LKK_TEST_POSTGRES_URL="$(PG_DEFAULT_URL)"; fi; \
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Figures against the limits and the peer; writes docs/performance.md (about 8 min at
-# the defaults on 2 cores). Smaller: make bench BENCH_ARGS="--duration 5 --pending 500"
+# Figures against the limits and the peer; writes docs/performance.md (2 h or more at the
+# defaults on 2 cores: the pending curve and the mass expiry dominate). A quick look:
+# make bench BENCH_ARGS="--duration 3 --repeats 3 --pending-curve 200,400 --mass-expiry 300 --skip-peer"
 BENCH_ARGS ?=
 bench: install bytecode
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.run $(BENCH_ARGS)

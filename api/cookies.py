@@ -52,7 +52,9 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
 
 
 def set_signup_cookie(response: Response, settings: Settings, handle: str) -> None:
-    _set(response, settings, cookie_name(settings, SIGNUP_COOKIE), handle, settings.signup_ttl_seconds)
+    # As long as the longest sign-up may live (its TTL plus the expiry jitter).
+    lifetime = settings.signup_ttl_seconds + settings.signup_expiry_jitter_seconds
+    _set(response, settings, cookie_name(settings, SIGNUP_COOKIE), handle, lifetime)
 
 
 def clear_signup_cookie(response: Response, settings: Settings) -> None:

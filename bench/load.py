@@ -37,7 +37,11 @@ class Http:
 
     def __init__(self, base_url: str, timeout: float = 60) -> None:
         self._session = aiohttp.ClientSession(
-            base_url=base_url, connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=timeout)
+            base_url=base_url,
+            # Idle connections dropped before uvicorn's 5 s keep-alive ends: a request sent on
+            # a connection the server is closing at that moment gets a reset.
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=3),
+            timeout=aiohttp.ClientTimeout(total=timeout),
         )
 
     async def __aenter__(self) -> "Http":

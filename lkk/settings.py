@@ -288,6 +288,17 @@ class OnboardingSettings(SettingsGroup):
     signup_ttl_seconds: int = Field(
         default=72 * 3600, description="An unconfirmed sign-up is deleted after this long (frees login and e-mail)."
     )
+    signup_expiry_jitter_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=24 * 3600,
+        description=(
+            "Each sign-up lives signup_ttl_seconds plus a random 0..this many seconds, so sign-ups created in one "
+            "burst (a batch import) do not all expire at the same moment and stall the worker. 0: registrations "
+            "through the API are paced by the password hash, so their deadlines are spread already; set e.g. 900 "
+            "before a bulk import. Never shortens the link's quoted lifetime."
+        ),
+    )
     signup_claim_seconds: int = Field(
         default=15 * 60, description="Short reservation of login and e-mail until the onboarding workflow has started."
     )

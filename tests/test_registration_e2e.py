@@ -9,13 +9,14 @@ import uuid
 
 import httpx
 import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from lkk.settings import Settings
 from tests.conftest import CAPTCHA_TEST_ANSWER, MailSinkProcess
 from tests.harness import PASSWORD, token_from, unique_login
 from tests.stack import running_stack
-from workflows.messages import OnboardingStage
+from workflows.messages import OnboardingInput, OnboardingStage
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import LKK_LOGIN, LKK_STAGE
 
@@ -124,3 +125,29 @@ async def test_unconfirmed_sign_up_expires_and_login_is_free_again(
         assert again.status_code == 303, again.text
         runs_now = {run.id async for run in dev_server_env.client.list_workflows(f"LkkLogin = '{login}'")}
         assert len(runs_now) == 2 and runs[0].id in runs_now  # a new onboarding, a new workflow id
+
+
+async def test_expiry_jitter_keeps_each_ttl_in_its_window(
+    dev_server_env: WorkflowEnvironment, settings: Settings, mailsink: MailSinkProcess
+) -> None:
+    """The API draws each sign-up's TTL in [ttl, ttl + jitter] and hands it to the workflow
+    in its input (the workflow itself stays deterministic): a burst does not expire at once."""
+    ttl, jitter = 600, 3600
+    config = _dev_settings(settings, dev_server_env, signup_ttl_seconds=ttl, signup_expiry_jitter_seconds=jitter)
+    drawn: list[int] = []
+    with running_stack(config) as (front,), httpx.Client(base_url=front.api_url, timeout=30) as web:
+        for _ in range(3):
+            login = unique_login("jit")
+            assert _register(web, login, f"{login}@example.ru").status_code == 303
+            runs = [run async for run in dev_server_env.client.list_workflows(f"LkkLogin = '{login}'")]
+            history = await dev_server_env.client.get_workflow_handle(runs[0].id).fetch_history()
+            started = history.events[0].workflow_execution_started_event_attributes
+            (params,) = pydantic_data_converter.payload_converter.from_payloads(started.input.payloads, [OnboardingInput])
+            drawn.append(params.signup_ttl_seconds)
+            state = await dev_server_env.client.get_workflow_handle_for(OnboardingWorkflow.run, runs[0].id).query(
+                OnboardingWorkflow.state
+            )
+            lives = (state.signup_expires_at - runs[0].start_time).total_seconds()
+            assert params.signup_ttl_seconds - 1 <= lives <= params.signup_ttl_seconds + 30  # the workflow's own deadline
+    assert all(ttl <= drawn_ttl <= ttl + jitter for drawn_ttl in drawn), drawn
+    assert len(set(drawn)) > 1, drawn  # random: three equal draws of 3601 values would be a fixed offset

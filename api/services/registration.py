@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -32,6 +33,7 @@ from lkk import metrics
 from lkk.logging_setup import workflow_extra
 from lkk.models import SignupCreate
 from lkk.security.passwords import hash_password
+from lkk.settings import Settings
 from lkk.store import signups, web_sessions
 from lkk.temporal import onboarding_workflow_id
 from lkk.timeutil import utcnow
@@ -70,6 +72,18 @@ class Registered:
     handle: str  # signed id of the sign-up, for the "check your mail" page and resend
 
 
+def signup_ttl(settings: Settings) -> int:
+    """This sign-up's lifetime: the configured TTL plus a random 0..jitter seconds, drawn
+    here and passed in the workflow's input (a workflow must stay deterministic), so a
+    burst of sign-ups does not expire in one wave."""
+    return settings.signup_ttl_seconds + secrets.randbelow(settings.signup_expiry_jitter_seconds + 1)
+
+
+def longest_signup_ttl(settings: Settings) -> int:
+    """How long any sign-up may live: what its handle and cookie must outlast."""
+    return settings.signup_ttl_seconds + settings.signup_expiry_jitter_seconds
+
+
 def _handles(ctx: AppContext) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(ctx.settings.secret_key, salt="lkk-signup")
 
@@ -81,7 +95,7 @@ def handle_for(ctx: AppContext, account_id: str) -> str:
 
 def read_handle(ctx: AppContext, handle: str) -> str | None:
     try:
-        return str(_handles(ctx).loads(handle, max_age=ctx.settings.signup_ttl_seconds))
+        return str(_handles(ctx).loads(handle, max_age=longest_signup_ttl(ctx.settings)))
     except BadSignature:
         return None
 
@@ -125,7 +139,7 @@ async def _start_onboarding(ctx: AppContext, account_id: str, login: str) -> Non
         OnboardingInput(
             account_id=account_id,
             login=login,
-            signup_ttl_seconds=settings.signup_ttl_seconds,
+            signup_ttl_seconds=signup_ttl(settings),
             resend_cooldown_seconds=settings.resend_cooldown_seconds,
             max_resends=settings.max_resends,
             binding_reminder_seconds=settings.binding_reminder_seconds,
