@@ -14,6 +14,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.contracts import ContractActivities
 from activities.invitations import InvitationActivities
@@ -49,6 +50,16 @@ WORKFLOWS = [
 log = logging.getLogger("lkk.worker")
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox, with our own workflow modules passed through: by default it re-imports
+    the workflow's module (and redefines its class) for every new run, a large part of
+    the worker's CPU per onboarding. They keep no state at module level (constants and
+    classes only). Runtime checks on builtins still apply here; the tests' workers and
+    the Replayer (``lkk ops replay``) keep the full re-import, so a non-deterministic
+    call in workflow code still fails there."""
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"))
+
+
 def build_activities(settings: Settings) -> list[object]:
     engine = engine_for(settings)
     sender = SmtpSender(settings)
@@ -81,6 +92,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             client,
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,
+            workflow_runner=workflow_runner(),
             activities=build_activities(settings),
             activity_executor=executor,
             max_cached_workflows=settings.worker_max_cached_workflows,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from devstack.procs import free_port, stop_process, temporal_dev_server_command, wait_http, wait_tcp  # noqa: F401  (free_port: bench.run)
@@ -55,7 +56,19 @@ def api(port: int, env: dict[str, str], *, workers: int) -> subprocess.Popen[byt
         cwd=ROOT, env={**env, "LKK_SHUTDOWN_DRAIN_SECONDS": "0"},  # no balancer to drain for
     )
     wait_http(f"http://127.0.0.1:{port}/openapi.json", timeout=60, proc=proc)
+    wait_guides(f"http://127.0.0.1:{port}")
     return proc
+
+
+def wait_guides(base: str) -> None:
+    """The API builds its PDF guides in the background after start-up (seconds of CPU):
+    wait for them (each request blocks until its guide is built), or the first closed
+    loop would count that CPU as the onboardings'."""
+    from lkk.guides.build import GUIDES
+
+    for slug in GUIDES:
+        with urllib.request.urlopen(f"{base}/guides/{slug}.pdf", timeout=300) as response:
+            response.read()
 
 
 def uvicorn(app: str, port: int, env: dict[str, str], *, workers: int, python: str = sys.executable,
