@@ -26,7 +26,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.invitations import InvitationActivities
-    from workflows.errors import InvitationNotPending, MailRejectedError, ResendCooldown, ResendLimit
+    from workflows.errors import InvitationNotPending, MailRejectedError
     from workflows.messages import (
         AcceptInvitationRequest,
         AcceptInvitationResult,
@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         SendInvitationInput,
     )
     from workflows.onboarding import DB_RETRY, MAIL_RETRY
+    from workflows.resend_rule import check_resend, next_resend_at, resends_left
     from workflows.search_attributes import LKK_STAGE
     from workflows.timeline import (
         WITHIN_A_DAY,
@@ -257,11 +258,7 @@ class InvitationWorkflow:
     @resend.validator
     def _validate_resend(self, _request: ResendInvitationRequest) -> None:
         self._require_pending()
-        if self._resends_left() <= 0:
-            raise ResendLimit()
-        wait = (self._next_resend_at() - workflow.now()).total_seconds()
-        if wait > 0:
-            raise ResendCooldown(wait)
+        check_resend(self._params.max_resends, self._sends_requested, self._next_resend_at(), workflow.now())
 
     @workflow.signal(name="withdrawn")
     def withdrawn(self, signal: InvitationWithdrawn) -> None:
@@ -295,12 +292,15 @@ class InvitationWorkflow:
             self._enter(stage)
 
     def _resends_left(self) -> int:
-        return max(self._params.max_resends - (self._sends_requested - 1), 0)
+        return resends_left(self._params.max_resends, self._sends_requested)
 
     def _next_resend_at(self) -> datetime:
-        cooldown = timedelta(seconds=self._params.resend_cooldown_seconds)
-        anchors = [t for t in (self._last_email_sent_at, self._last_resend_requested_at) if t is not None]
-        return (max(anchors) if anchors else workflow.info().start_time) + cooldown
+        return next_resend_at(
+            self._params.resend_cooldown_seconds,
+            workflow.info().start_time,
+            self._last_email_sent_at,
+            self._last_resend_requested_at,
+        )
 
     def _enter(self, stage: InvitationStage) -> None:
         self._stage = stage

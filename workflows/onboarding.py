@@ -40,8 +40,6 @@ with workflow.unsafe.imports_passed_through():
         AlreadyConfirmed,
         MailRejectedError,
         OnboardingClosed,
-        ResendCooldown,
-        ResendLimit,
         WrongAccount,
     )
     from workflows.messages import (
@@ -60,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         SendConfirmationInput,
         SignupSuperseded,
     )
+    from workflows.resend_rule import check_resend, next_resend_at, resends_left
     from workflows.search_attributes import LKK_CONTRACT, LKK_STAGE
     from workflows.timeline import WITHIN_A_DAY, Event, Kind, confirmation_label, mail_problem, onboarding_details
 
@@ -310,11 +309,7 @@ class OnboardingWorkflow:
     def _validate_resend(self, _request: ResendRequest) -> None:
         if self._stage is not OnboardingStage.AWAITING_EMAIL or self._confirmed_at is not None:
             raise AlreadyConfirmed()
-        if self._resends_left() <= 0:
-            raise ResendLimit()
-        wait = (self._next_resend_at() - workflow.now()).total_seconds()
-        if wait > 0:
-            raise ResendCooldown(wait)
+        check_resend(self._params.max_resends, self._sends_requested, self._next_resend_at(), workflow.now())
 
     @workflow.query(name="state")
     def state(self) -> OnboardingState:
@@ -334,12 +329,15 @@ class OnboardingWorkflow:
     # --- helpers --------------------------------------------------------------
 
     def _resends_left(self) -> int:
-        return max(self._params.max_resends - (self._sends_requested - 1), 0)
+        return resends_left(self._params.max_resends, self._sends_requested)
 
     def _next_resend_at(self) -> datetime:
-        cooldown = timedelta(seconds=self._params.resend_cooldown_seconds)
-        anchors = [t for t in (self._last_email_sent_at, self._last_resend_requested_at) if t is not None]
-        return (max(anchors) if anchors else workflow.info().start_time) + cooldown
+        return next_resend_at(
+            self._params.resend_cooldown_seconds,
+            workflow.info().start_time,
+            self._last_email_sent_at,
+            self._last_resend_requested_at,
+        )
 
     def _enter(self, stage: OnboardingStage) -> None:
         self._stage = stage
