@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -36,7 +36,6 @@ from lkk.company import access, audit, invitations, members
 from lkk.company.errors import (
     EmailMismatch,
     InvitationClosed,
-    InvitationNotFound,
     NoRights,
     ResendsUsedUp,
     ResendTooSoon,
@@ -46,7 +45,6 @@ from lkk.company.models import (
     ROLE_LABELS,
     AuditPage,
     Invitation,
-    InvitationContract,
     InvitationCreate,
     InvitationPublic,
     InvitationStatus,
@@ -225,18 +223,7 @@ async def _managed(session: Session, account: Account, invitation_id: str) -> In
     """The invitation if the account administers one of its contracts; ``NoRights`` for a
     colleague who only views them, ``InvitationNotFound`` for anyone else."""
 
-    def work() -> Invitation:
-        try:
-            return invitations.managed(session, account.id, invitation_id)
-        except InvitationNotFound:
-            numbers = session.exec(
-                select(InvitationContract.contract_number).where(InvitationContract.invitation_id == invitation_id)
-            ).all()
-            if any(access.role_of(session, account.id, number) is not None for number in numbers):
-                raise NoRights() from None
-            raise
-
-    return await _unit_of_work(session, work)
+    return await _unit_of_work(session, lambda: invitations.managed(session, account.id, invitation_id))
 
 
 def _closed(stage: object) -> InvitationClosed:

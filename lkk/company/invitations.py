@@ -21,12 +21,13 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
 from lkk.billing.models import ContractBinding
-from lkk.company import audit, members
+from lkk.company import access, audit, members
 from lkk.company.access import require
 from lkk.company.errors import (
     ContractFull,
     InvitationClosed,
     InvitationNotFound,
+    NoRights,
     TooManyInvitations,
     TooManyPendingInvitations,
 )
@@ -327,16 +328,16 @@ def close(
 
 
 def managed(session: Session, actor_id: str, invitation_id: str) -> Invitation:
-    """The invitation, if the actor administers at least one of its contracts."""
-    found = session.exec(
-        select(Invitation)
-        .join(InvitationContract, InvitationContract.invitation_id == Invitation.id)  # type: ignore[arg-type]
-        .join(ContractMember, ContractMember.contract_number == InvitationContract.contract_number)  # type: ignore[arg-type]
-        .where(Invitation.id == invitation_id, ContractMember.account_id == actor_id, ContractMember.role == Role.ADMIN)
-    ).first()
-    if found is None:
+    """The invitation, if the actor administers at least one of its contracts; ``NoRights``
+    for a colleague who only views them (as ``access.require`` answers), and
+    ``InvitationNotFound`` for anyone else, or an unknown id."""
+    invitation = session.get(Invitation, invitation_id)
+    roles = {access.role_of(session, actor_id, number) for number in _numbers(session, invitation_id)}
+    if invitation is None or roles <= {None}:
         raise InvitationNotFound()
-    return found
+    if Role.ADMIN not in roles:
+        raise NoRights()
+    return invitation
 
 
 def pending_for(session: Session, numbers: Sequence[str], now: datetime) -> list[InvitationPublic]:
