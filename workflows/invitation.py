@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -47,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.onboarding import DB_RETRY, MAIL_RETRY
     from workflows.resend_rule import check_resend, next_resend_at, resends_left
-    from workflows.search_attributes import LKK_STAGE
+    from workflows.staged import StagedTimeline
     from workflows.timeline import (
         WITHIN_A_DAY,
         WITHIN_INVITATION,
@@ -71,7 +70,7 @@ UPDATE_ACTIVITY_TIMEOUT = timedelta(seconds=60)
 
 
 @workflow.defn(name="Invitation")
-class InvitationWorkflow:
+class InvitationWorkflow(StagedTimeline[InvitationStage]):
     @workflow.init
     def __init__(self, params: InvitationInput) -> None:
         self._params = params
@@ -302,19 +301,8 @@ class InvitationWorkflow:
             self._last_resend_requested_at,
         )
 
-    def _enter(self, stage: InvitationStage) -> None:
-        self._stage = stage
-        workflow.upsert_search_attributes([LKK_STAGE.value_set(stage.value)])
-        self._refresh_details()
-
-    def _log(self, kind: Kind, **data: Any) -> None:
-        """Record an event for support's timeline; ``at`` is now in workflow time unless given."""
-        data.setdefault("at", workflow.now())
-        self._events.append(Event(kind, **data))
-        self._refresh_details()
-
-    def _refresh_details(self) -> None:
-        workflow.set_current_details(invitation_details(self._stage, self._events, self._params))
+    def _details(self) -> str:
+        return invitation_details(self._stage, self._events, self._params)
 
 
 def _rejection(err: ActivityError) -> str | None:

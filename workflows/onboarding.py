@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -59,7 +58,8 @@ with workflow.unsafe.imports_passed_through():
         SignupSuperseded,
     )
     from workflows.resend_rule import check_resend, next_resend_at, resends_left
-    from workflows.search_attributes import LKK_CONTRACT, LKK_STAGE
+    from workflows.search_attributes import LKK_CONTRACT
+    from workflows.staged import StagedTimeline
     from workflows.timeline import WITHIN_A_DAY, Event, Kind, confirmation_label, mail_problem, onboarding_details
 
 # SMTP trouble is retried until the sign-up itself would expire: a mail server that
@@ -79,7 +79,7 @@ UNDELIVERABLE_PATCH = "undeliverable-ends-signup"
 
 
 @workflow.defn(name="Onboarding")
-class OnboardingWorkflow:
+class OnboardingWorkflow(StagedTimeline[OnboardingStage]):
     @workflow.init
     def __init__(self, params: OnboardingInput) -> None:
         self._params = params
@@ -339,19 +339,8 @@ class OnboardingWorkflow:
             self._last_resend_requested_at,
         )
 
-    def _enter(self, stage: OnboardingStage) -> None:
-        self._stage = stage
-        workflow.upsert_search_attributes([LKK_STAGE.value_set(stage.value)])
-        self._refresh_details()
-
-    def _log(self, kind: Kind, **data: Any) -> None:
-        """Record an event for support's timeline; ``at`` is now in workflow time unless given."""
-        data.setdefault("at", workflow.now())
-        self._events.append(Event(kind, **data))
-        self._refresh_details()
-
-    def _refresh_details(self) -> None:
-        workflow.set_current_details(onboarding_details(self._stage, self._events, self._params))
+    def _details(self) -> str:
+        return onboarding_details(self._stage, self._events, self._params)
 
     def _finish(self, stage: OnboardingStage) -> OnboardingResult:
         if stage is not self._stage:
