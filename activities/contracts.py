@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
 
+from activities.mail_handover import hand_over
 from lkk import metrics
 from lkk.billing import binding_requests, bindings
 from lkk.billing.lockout import LockoutPolicy
@@ -22,11 +23,11 @@ from lkk.company import access
 from lkk.db import transaction
 from lkk.mail.message_id import mail_key
 from lkk.mail.render import branding, render_mail
-from lkk.mail.sender import MailRejected, SmtpSender
+from lkk.mail.sender import SmtpSender
 from lkk.models import Account, AccountStatus
 from lkk.settings import Settings
 from lkk.timeutil import as_utc, utcnow
-from workflows.errors import BindingRequestGone, MailRejectedError
+from workflows.errors import BindingRequestGone
 from workflows.messages import (
     AccountRef,
     BindContractRequest,
@@ -122,11 +123,9 @@ class ContractActivities:
             link=f"{self._settings.public_base_url_clean}{BIND_FORM_PATH}",
             **branding(self._settings),
         )
-        try:
-            # One reminder per onboarding run.
-            self._sender.send(mail, key=mail_key(activity.info().workflow_id, "binding_reminder", 0))
-        except MailRejected as err:
-            raise MailRejectedError(str(err)) from None
+        # One reminder per onboarding run.
+        key = mail_key(activity.info().workflow_id, "binding_reminder", 0)
+        hand_over(self._sender, mail, key=key, what="binding reminder")
         log.info("binding reminder sent for account %s", params.account_id)
         return BindingReminderResult(sent=True)
 

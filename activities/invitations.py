@@ -16,18 +16,18 @@ from urllib.parse import urlencode
 from sqlalchemy.engine import Engine
 from temporalio import activity
 
+from activities.mail_handover import hand_over
 from lkk.company import invitations
 from lkk.company.models import ROLE_LABELS, InvitationStatus, Role
 from lkk.db import transaction
 from lkk.mail.message_id import mail_key
 from lkk.mail.render import branding, render_mail
-from lkk.mail.sender import MailRejected, MailTemporarilyFailed, SmtpSender
+from lkk.mail.sender import SmtpSender
 from lkk.models import Account
 from lkk.settings import Settings
 from lkk.store import session_for
 from lkk.timeutil import as_utc, utcnow
 from workflows.display import msk
-from workflows.errors import MailRejectedError
 from workflows.messages import (
     AcceptInvitationResult,
     CloseInvitationInput,
@@ -83,17 +83,8 @@ class InvitationActivities:
             **branding(self._settings),
         )
         # Log lines get the workflow id from the logging filter; never the address or the link.
-        try:
-            self._sender.send(mail, key=mail_key(activity.info().workflow_id, "invitation", params.seq))
-        except MailRejected as err:
-            log.warning("invitation letter #%d rejected permanently: %s", params.seq, err)
-            raise MailRejectedError(str(err)) from None
-        except MailTemporarilyFailed as err:
-            log.warning(
-                "invitation letter #%d not handed over (attempt %d, will retry): %s",
-                params.seq, activity.info().attempt, err,
-            )
-            raise
+        key = mail_key(activity.info().workflow_id, "invitation", params.seq)
+        hand_over(self._sender, mail, key=key, what=f"invitation letter #{params.seq}")
         log.info("invitation letter #%d sent for invitation %s", params.seq, params.invitation_id)
         return SendInvitationResult(sent=True)
 
@@ -139,11 +130,9 @@ class InvitationActivities:
             link=f"{self._settings.public_base_url_clean}{PROFILE_PATH}",
             **branding(self._settings),
         )
-        try:
-            # One notice per invitation.
-            self._sender.send(mail, key=mail_key(activity.info().workflow_id, "invitation_accepted", 0))
-        except MailRejected as err:
-            raise MailRejectedError(str(err)) from None
+        # One notice per invitation.
+        key = mail_key(activity.info().workflow_id, "invitation_accepted", 0)
+        hand_over(self._sender, mail, key=key, what="accepted-invitation notice")
         log.info("inviter notified of accepted invitation %s", params.invitation_id)
         return NoticeSent(sent=True)
 

@@ -13,16 +13,16 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from temporalio import activity
 
+from activities.mail_handover import hand_over
 from lkk.mail.message_id import mail_key
 from lkk.mail.render import branding, render_mail
-from lkk.mail.sender import MailRejected, SmtpSender
+from lkk.mail.sender import SmtpSender
 from lkk.security.one_time import new_one_time_password
 from lkk.security.passwords import hash_password
 from lkk.settings import Settings
 from lkk.store import credentials, session_for
 from lkk.timeutil import utcnow
 from workflows.display import msk
-from workflows.errors import MailRejectedError
 from workflows.messages import (
     ExpirePasswordResetInput,
     ExpirePasswordResetResult,
@@ -76,7 +76,8 @@ class PasswordActivities:
         # Each attempt mails a new one-time password: a new e-mail, so a receiver that drops
         # duplicate Message-IDs must not drop it (the newest password is the valid one).
         info = activity.info()
-        _send(self._sender, mail, mail_key(info.workflow_id, "password_reset", f"{params.seq}.{info.attempt}"))
+        key = mail_key(info.workflow_id, "password_reset", f"{params.seq}.{info.attempt}")
+        hand_over(self._sender, mail, key=key, what=f"recovery e-mail #{params.seq}")
         log.info("password reset e-mail #%d sent for account %s", params.seq, params.account_id)
         return SendPasswordResetResult(sent=True, expires_at=expires_at)
 
@@ -102,13 +103,8 @@ class PasswordActivities:
             forgot_url=f"{self._settings.public_base_url_clean}/password/forgot",
             **branding(self._settings),
         )
-        _send(self._sender, mail, mail_key(activity.info().workflow_id, "password_changed", 0))
+        key = mail_key(activity.info().workflow_id, "password_changed", 0)
+        hand_over(self._sender, mail, key=key, what="password-changed notice")
         log.info("password-changed notice sent for account %s (%s)", params.account_id, params.reason.value)
         return SendPasswordChangedResult(sent=True)
 
-
-def _send(sender: SmtpSender, mail: object, key: str) -> None:
-    try:
-        sender.send(mail, key=key)  # type: ignore[arg-type]
-    except MailRejected as err:
-        raise MailRejectedError(str(err)) from None

@@ -12,15 +12,15 @@ from urllib.parse import urlencode
 from sqlalchemy.engine import Engine
 from temporalio import activity
 
+from activities.mail_handover import hand_over
 from lkk import metrics
 from lkk.mail.message_id import mail_key
 from lkk.mail.render import branding, render_mail
-from lkk.mail.sender import MailRejected, MailTemporarilyFailed, SmtpSender
+from lkk.mail.sender import SmtpSender
 from lkk.settings import Settings
 from lkk.store import session_for, signups
 from lkk.timeutil import utcnow
 from workflows.display import msk
-from workflows.errors import MailRejectedError
 from workflows.messages import (
     ExpireSignupInput,
     ExpireSignupResult,
@@ -59,21 +59,14 @@ class SignupActivities:
             **branding(self._settings),
         )
         # Log lines get the workflow id from the logging filter; never the address or link.
-        try:
-            # Every retry of send number seq is the same logical e-mail (its link stays valid).
-            self._sender.send(mail, key=mail_key(activity.info().workflow_id, "confirmation", params.seq))
-        except MailRejected as err:
-            metrics.CONFIRMATION_EMAILS.labels("rejected").inc()
-            log.warning("confirmation e-mail #%d rejected permanently: %s", params.seq, err)
-            raise MailRejectedError(str(err)) from None
-        except MailTemporarilyFailed as err:
-            metrics.CONFIRMATION_EMAILS.labels("tempfail").inc()
-            log.warning(
-                "confirmation e-mail #%d not handed over (attempt %d, will retry): %s",
-                params.seq, activity.info().attempt, err,
-            )
-            raise
-        metrics.CONFIRMATION_EMAILS.labels("sent").inc()
+        # Every retry of send number seq is the same logical e-mail (its link stays valid).
+        hand_over(
+            self._sender,
+            mail,
+            key=mail_key(activity.info().workflow_id, "confirmation", params.seq),
+            what=f"confirmation e-mail #{params.seq}",
+            outcomes=metrics.CONFIRMATION_EMAILS,
+        )
         log.info("confirmation e-mail #%d sent for sign-up %s", params.seq, params.account_id)
         return SendConfirmationResult(sent=True, sent_at=utcnow())
 
