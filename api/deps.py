@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api.cookies import session_token_of
 from api.temporal_link import TemporalLink
+from lkk.errors import NotSignedIn
 from lkk.models import Account
 from lkk.settings import Settings
 from lkk.store import web_sessions
 from lkk.timeutil import utcnow
-from starlette.concurrency import run_in_threadpool
 
 
 @dataclass
@@ -65,10 +65,43 @@ async def current_account(request: Request, ctx: Ctx, db: DbSession) -> Account 
 CurrentAccount = Annotated[Account | None, Depends(current_account)]
 
 
-def cabinet_gate(account: Account | None) -> RedirectResponse | None:
-    """Signed-in pages: the login page for strangers, the new-password page after recovery."""
+class LeaveCabinet(Exception):
+    """A cabinet page asked by a stranger, or before the new password that a recovery
+    requires: ``api.main`` answers it with a redirect to ``location``."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+def _elsewhere(account: Account | None) -> str | None:
+    """The one rule of signed-in routes: where the request belongs instead, or None.
+    Strangers go to the login page, an account after recovery to the new-password page."""
     if account is None:
-        return RedirectResponse("/login", status_code=303)
+        return "/login"
     if account.must_change_password:
-        return RedirectResponse("/password/set", status_code=303)
+        return "/password/set"
     return None
+
+
+def cabinet_account(account: Account | None) -> Account:
+    """A page's signed-in account; raises ``LeaveCabinet`` (a redirect) otherwise."""
+    location = _elsewhere(account)
+    if location is not None or account is None:
+        raise LeaveCabinet(location or "/login")
+    return account
+
+
+async def _page_account(account: CurrentAccount) -> Account:
+    return cabinet_account(account)
+
+
+async def _api_account(account: CurrentAccount) -> Account:
+    if account is None or _elsewhere(account) is not None:
+        raise NotSignedIn()  # 401, see ``api.errors``
+    return account
+
+
+# The signed-in account of a page (others are redirected) and of a JSON route (others get 401).
+CabinetAccount = Annotated[Account, Depends(_page_account)]
+SignedIn = Annotated[Account, Depends(_api_account)]

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,7 +23,7 @@ from api import metrics as api_metrics
 from api.body_limit import BodyLimitMiddleware
 from api.client_address import ClientAddressMiddleware
 from api.csrf import CsrfFailed, make_csrf
-from api.deps import AppContext
+from api.deps import AppContext, LeaveCabinet
 from api.json_only import JsonOnlyApiMiddleware
 from api.odd_input import OddInputMiddleware
 from api.openapi import allowed_methods, install_openapi
@@ -193,6 +193,10 @@ def _install_error_pages(app: FastAPI) -> None:
         if exc.status_code == 400 and detail == FASTAPI_BODY_PARSE_ERROR:
             detail = "Тело запроса не разобрано: ожидается JSON в кодировке UTF-8."
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers or None)
+
+    @app.exception_handler(LeaveCabinet)
+    async def leave_cabinet(request: Request, exc: LeaveCabinet) -> Response:
+        return RedirectResponse(exc.location, status_code=303)
 
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> Response:

@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.cookies import session_token_of, set_session_cookie
 from api.csrf import CSRF_GUARD
-from api.flash import Notice, clear_flash, read_flash, set_flash
-from api.deps import Ctx, CurrentAccount, DbSession, cabinet_gate
+from api.deps import CabinetAccount, Ctx, CurrentAccount, DbSession
 from api.errors import refusal_for
+from api.flash import Notice, clear_flash, read_flash, set_flash
 from api.ratelimit import rate_limit
 from api.routes.contracts_pages import render_profile
 from api.services import passwords as password_svc
@@ -28,10 +28,7 @@ async def home(account: CurrentAccount) -> RedirectResponse:
 
 
 @router.get("/profile", response_class=HTMLResponse)
-async def profile(request: Request, ctx: Ctx, account: CurrentAccount) -> Response:
-    if (redirect := cabinet_gate(account)) is not None:
-        return redirect
-    assert account is not None
+async def profile(request: Request, ctx: Ctx, account: CabinetAccount) -> Response:
     # Notices come only from the server (a signed one-shot cookie), never from the URL.
     flash = read_flash(request, ctx.settings, session_token_of(request, ctx.settings))
     page = await render_profile(request, ctx, account, flash=flash)
@@ -45,12 +42,9 @@ async def change_password(
     request: Request,
     ctx: Ctx,
     db: DbSession,
-    account: CurrentAccount,
+    account: CabinetAccount,
     change: Annotated[PasswordChange, Form()],
 ) -> Response:
-    if (redirect := cabinet_gate(account)) is not None:
-        return redirect
-    assert account is not None
     try:
         changed = await password_svc.change_password(ctx, db, account, change)
     except PasswordRejected as rejected:

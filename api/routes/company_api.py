@@ -14,11 +14,10 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from api.cookies import set_session_cookie
-from api.deps import Ctx, CurrentAccount, DbSession
+from api.deps import Ctx, CurrentAccount, DbSession, SignedIn
 from api.errors import ErrorOut
 from api.forms import FormRoute, form
 from api.ratelimit import rate_limit
-from api.routes.contracts_api import SignedIn
 from api.services import company as svc
 from lkk.company.models import AuditPage, InvitationCreate, InvitationPublic, MemberPublic, RoleChange
 from lkk.errors import NotSignedIn

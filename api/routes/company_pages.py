@@ -14,7 +14,16 @@ from sqlmodel import Session
 
 from api.cookies import session_token_of, set_session_cookie
 from api.csrf import CSRF_GUARD
-from api.deps import AppContext, Ctx, CurrentAccount, DbSession, cabinet_gate, current_account, get_context
+from api.deps import (
+    AppContext,
+    CabinetAccount,
+    Ctx,
+    CurrentAccount,
+    DbSession,
+    cabinet_account,
+    current_account,
+    get_context,
+)
 from api.errors import refusal_for
 from api.flash import Notice, set_flash
 from api.forms import FormRoute, Submitted, form
@@ -99,10 +108,7 @@ async def _invite_page(
 async def _invite_again(request: Request, shown: Submitted) -> Response:
     ctx = get_context(request)
     with Session(ctx.engine, expire_on_commit=False) as session:
-        account = await current_account(request, ctx, session)
-        if (redirect := cabinet_gate(account)) is not None:
-            return redirect
-        assert account is not None
+        account = cabinet_account(await current_account(request, ctx, session))
         try:
             numbers = await svc.administered(session, account)
         except ServiceError as refused:
@@ -118,10 +124,7 @@ async def _invite_again(request: Request, shown: Submitted) -> Response:
 
 
 @router.get("/profile/invite", response_class=HTMLResponse)
-async def invite_form(request: Request, session: DbSession, account: CurrentAccount) -> Response:
-    if (redirect := cabinet_gate(account)) is not None:
-        return redirect
-    assert account is not None
+async def invite_form(request: Request, session: DbSession, account: CabinetAccount) -> Response:
     try:
         numbers = await svc.administered(session, account)
     except ServiceError as refused:
@@ -136,12 +139,9 @@ async def invite_submit(
     request: Request,
     ctx: Ctx,
     session: DbSession,
-    account: CurrentAccount,
+    account: CabinetAccount,
     invitation: Annotated[InviteForm, Form()],
 ) -> Response:
-    if (redirect := cabinet_gate(account)) is not None:
-        return redirect
-    assert account is not None
     created = await svc.invite(ctx, session, account, invitation)
     return _done(request, ctx, Notice.INVITED, created.email)
 
@@ -154,12 +154,9 @@ async def resend_submit(
     request: Request,
     ctx: Ctx,
     session: DbSession,
-    account: CurrentAccount,
+    account: CabinetAccount,
     invitation_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    if (redirect := cabinet_gate(account)) is not None:
-        return redirect
-    assert account is not None
     try:
         await svc.resend(ctx, session, account, invitation_id)
     except ServiceError as refused:
@@ -172,12 +169,9 @@ async def revoke_invitation_submit(
     request: Request,
     ctx: Ctx,
     session: DbSession,
-    account: CurrentAccount,
+    account: CabinetAccount,
     invitation_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    if (redirect := cabinet_gate(account)) is not None:
-        return redirect
-    assert account is not None
     try:
         email = await svc.revoke_invitation(ctx, session, account, invitation_id)
     except ServiceError as refused:
@@ -190,14 +184,11 @@ async def role_submit(
     request: Request,
     ctx: Ctx,
     session: DbSession,
-    account: CurrentAccount,
+    account: CabinetAccount,
     contract_number: Annotated[str, Form(max_length=100)] = "",
     login: Annotated[str, Form(max_length=200)] = "",
     role: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
-    if (redirect := cabinet_gate(account)) is not None:
-        return redirect
-    assert account is not None
     try:
         change = RoleChange(role=role)  # type: ignore[arg-type]
     except ValidationError:
@@ -217,13 +208,10 @@ async def revoke_access_submit(
     request: Request,
     ctx: Ctx,
     session: DbSession,
-    account: CurrentAccount,
+    account: CabinetAccount,
     contract_number: Annotated[str, Form(max_length=100)] = "",
     login: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    if (redirect := cabinet_gate(account)) is not None:
-        return redirect
-    assert account is not None
     try:
         await svc.revoke_access(session, account, contract_number, login)
     except ServiceError as refused:
@@ -239,12 +227,9 @@ async def audit_page(
     request: Request,
     ctx: Ctx,
     session: DbSession,
-    account: CurrentAccount,
+    account: CabinetAccount,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    if (redirect := cabinet_gate(account)) is not None:
-        return redirect
-    assert account is not None
     try:
         trail = await svc.audit_page(ctx, session, account, page)
     except ServiceError as refused:

@@ -8,33 +8,21 @@ with it.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from api.deps import Ctx, CurrentAccount, DbSession
+from api.deps import Ctx, DbSession, SignedIn
 from api.errors import ErrorOut, Refusal
 from api.forms import FormRoute, form
 from api.ratelimit import rate_limit
 from api.services import contracts as svc
 from lkk.billing.errors import BindingFieldsInvalid, BindingRefused
 from lkk.billing.models import BindingRequestCreate
-from lkk.errors import NotSignedIn, ServiceError
-from lkk.models import Account
+from lkk.errors import ServiceError
 from workflows.messages import BindStatus
 
 router = APIRouter(prefix="/api/v1/contracts", tags=["contracts"], route_class=FormRoute)
-
-
-def signed_in(account: CurrentAccount) -> Account:
-    if account is None or account.must_change_password:
-        raise NotSignedIn()
-    return account
-
-
-SignedIn = Annotated[Account, Depends(signed_in)]
 
 
 class ContractsOut(BaseModel):

@@ -12,7 +12,15 @@ from sqlmodel import Session
 
 from api.cookies import session_token_of
 from api.csrf import CSRF_GUARD
-from api.deps import AppContext, Ctx, CurrentAccount, DbSession, cabinet_gate, current_account, get_context
+from api.deps import (
+    AppContext,
+    CabinetAccount,
+    Ctx,
+    DbSession,
+    cabinet_account,
+    current_account,
+    get_context,
+)
 from api.errors import refusal_for
 from api.flash import Notice, set_flash
 from api.forms import FormRoute, Submitted, form
@@ -91,10 +99,7 @@ async def _bind_again(request: Request, shown: Submitted) -> Response:
     dependencies, so the account is looked up again (the gate as the endpoint's)."""
     ctx = get_context(request)
     with Session(ctx.engine, expire_on_commit=False) as session:
-        account = await current_account(request, ctx, session)
-        if (redirect := cabinet_gate(account)) is not None:
-            return redirect
-        assert account is not None
+        account = cabinet_account(await current_account(request, ctx, session))
         errors = {**shown.errors, "form": shown.message}
         return await render_profile(
             request, ctx, account, session=session, values=shown.values, errors=errors, status_code=shown.status
@@ -107,12 +112,9 @@ async def bind_submit(
     request: Request,
     ctx: Ctx,
     session: DbSession,
-    account: CurrentAccount,
+    account: CabinetAccount,
     attempt: Annotated[BindingRequestCreate, Form()],
 ) -> Response:
-    if (redirect := cabinet_gate(account)) is not None:
-        return redirect
-    assert account is not None
     result = await svc.bind(ctx, session, account, attempt)
     done = RedirectResponse("/profile#contracts", status_code=303)
     kind = Notice.BOUND if result.status is BindStatus.BOUND else Notice.ALREADY_BOUND
@@ -126,12 +128,9 @@ async def unbind_submit(
     request: Request,
     ctx: Ctx,
     session: DbSession,
-    account: CurrentAccount,
+    account: CabinetAccount,
     contract_number: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    if (redirect := cabinet_gate(account)) is not None:
-        return redirect
-    assert account is not None
     try:
         number = await svc.unbind(ctx, session, account, contract_number)
     except ServiceError as refused:
