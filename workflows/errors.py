@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeGuard
 
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 
 class WorkflowError(ApplicationError):
@@ -41,6 +41,13 @@ class MailRejectedError(WorkflowError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, non_retryable=True)
+
+
+def mail_rejection(err: ActivityError) -> str | None:
+    """The mail server's reason when a mailing activity failed because the letter was
+    refused for good; None when the server was unreachable (retried until given up)."""
+    cause = err.cause
+    return cause.message if MailRejectedError.matches(cause) else None
 
 
 class BindingRequestGone(WorkflowError):

@@ -25,7 +25,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.invitations import InvitationActivities
-    from workflows.errors import InvitationNotPending, MailRejectedError
+    from workflows.errors import InvitationNotPending, mail_rejection
     from workflows.messages import (
         AcceptInvitationRequest,
         AcceptInvitationResult,
@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         SendInvitationInput,
     )
     from workflows.onboarding import DB_RETRY, MAIL_RETRY
-    from workflows.resend_rule import check_resend, next_resend_at, resends_left
+    from workflows.resend_rule import ResendTracking
     from workflows.staged import StagedTimeline
     from workflows.timeline import (
         WITHIN_A_DAY,
@@ -70,7 +70,7 @@ UPDATE_ACTIVITY_TIMEOUT = timedelta(seconds=60)
 
 
 @workflow.defn(name="Invitation")
-class InvitationWorkflow(StagedTimeline[InvitationStage]):
+class InvitationWorkflow(StagedTimeline[InvitationStage], ResendTracking):
     @workflow.init
     def __init__(self, params: InvitationInput) -> None:
         self._params = params
@@ -142,7 +142,7 @@ class InvitationWorkflow(StagedTimeline[InvitationStage]):
                 summary=invitation_label(seq),
             )
         except ActivityError as err:
-            rejection = _rejection(err)
+            rejection = mail_rejection(err)
             self._mail_problem = mail_problem(rejection, WITHIN_INVITATION)
             self._log(Kind.INVITATION_FAILED, seq=seq, problem=self._mail_problem)
             return rejection
@@ -196,7 +196,7 @@ class InvitationWorkflow(StagedTimeline[InvitationStage]):
                 summary="Письмо администратору «Приглашение принято»",
             )
         except ActivityError as err:
-            self._log(Kind.INVITER_NOTICE_FAILED, problem=mail_problem(_rejection(err), WITHIN_A_DAY))
+            self._log(Kind.INVITER_NOTICE_FAILED, problem=mail_problem(mail_rejection(err), WITHIN_A_DAY))
             return
         self._log(Kind.INVITER_NOTIFIED if result.sent else Kind.INVITER_NOT_NOTIFIED)
 
@@ -257,7 +257,7 @@ class InvitationWorkflow(StagedTimeline[InvitationStage]):
     @resend.validator
     def _validate_resend(self, _request: ResendInvitationRequest) -> None:
         self._require_pending()
-        check_resend(self._params.max_resends, self._sends_requested, self._next_resend_at(), workflow.now())
+        self._check_resend()
 
     @workflow.signal(name="withdrawn")
     def withdrawn(self, signal: InvitationWithdrawn) -> None:
@@ -290,22 +290,6 @@ class InvitationWorkflow(StagedTimeline[InvitationStage]):
         if self._stage is InvitationStage.PENDING and stage is not InvitationStage.PENDING:
             self._enter(stage)
 
-    def _resends_left(self) -> int:
-        return resends_left(self._params.max_resends, self._sends_requested)
-
-    def _next_resend_at(self) -> datetime:
-        return next_resend_at(
-            self._params.resend_cooldown_seconds,
-            workflow.info().start_time,
-            self._last_email_sent_at,
-            self._last_resend_requested_at,
-        )
-
     def _details(self) -> str:
         return invitation_details(self._stage, self._events, self._params)
 
-
-def _rejection(err: ActivityError) -> str | None:
-    """The mail server's reason when it refused the letter for good; None when it was unreachable."""
-    cause = err.cause
-    return cause.message if MailRejectedError.matches(cause) else None

@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         MailRejectedError,
         OnboardingClosed,
         WrongAccount,
+        mail_rejection,
     )
     from workflows.messages import (
         AccountRef,
@@ -57,7 +58,7 @@ with workflow.unsafe.imports_passed_through():
         SendConfirmationInput,
         SignupSuperseded,
     )
-    from workflows.resend_rule import check_resend, next_resend_at, resends_left
+    from workflows.resend_rule import ResendTracking
     from workflows.search_attributes import LKK_CONTRACT
     from workflows.staged import StagedTimeline
     from workflows.timeline import WITHIN_A_DAY, Event, Kind, confirmation_label, mail_problem, onboarding_details
@@ -79,7 +80,7 @@ UNDELIVERABLE_PATCH = "undeliverable-ends-signup"
 
 
 @workflow.defn(name="Onboarding")
-class OnboardingWorkflow(StagedTimeline[OnboardingStage]):
+class OnboardingWorkflow(StagedTimeline[OnboardingStage], ResendTracking):
     @workflow.init
     def __init__(self, params: OnboardingInput) -> None:
         self._params = params
@@ -178,7 +179,7 @@ class OnboardingWorkflow(StagedTimeline[OnboardingStage]):
                 summary="Напоминание о привязке договора",
             )
         except ActivityError as err:
-            self._mail_problem = mail_problem(_rejection(err), WITHIN_A_DAY)
+            self._mail_problem = mail_problem(mail_rejection(err), WITHIN_A_DAY)
             self._log(Kind.REMINDER_FAILED, problem=self._mail_problem)
             return
         if result.already_bound.contract_number is not None:
@@ -221,9 +222,9 @@ class OnboardingWorkflow(StagedTimeline[OnboardingStage]):
                 summary=confirmation_label(seq),
             )
         except ActivityError as err:
-            self._mail_problem = mail_problem(_rejection(err))
+            self._mail_problem = mail_problem(mail_rejection(err))
             self._log(Kind.CONFIRMATION_FAILED, seq=seq, problem=self._mail_problem)
-            if _rejection(err) is not None and workflow.patched(UNDELIVERABLE_PATCH):
+            if mail_rejection(err) is not None and workflow.patched(UNDELIVERABLE_PATCH):
                 self._undeliverable = True
             return
         if result.sent:
@@ -309,7 +310,7 @@ class OnboardingWorkflow(StagedTimeline[OnboardingStage]):
     def _validate_resend(self, _request: ResendRequest) -> None:
         if self._stage is not OnboardingStage.AWAITING_EMAIL or self._confirmed_at is not None:
             raise AlreadyConfirmed()
-        check_resend(self._params.max_resends, self._sends_requested, self._next_resend_at(), workflow.now())
+        self._check_resend()
 
     @workflow.query(name="state")
     def state(self) -> OnboardingState:
@@ -328,17 +329,6 @@ class OnboardingWorkflow(StagedTimeline[OnboardingStage]):
 
     # --- helpers --------------------------------------------------------------
 
-    def _resends_left(self) -> int:
-        return resends_left(self._params.max_resends, self._sends_requested)
-
-    def _next_resend_at(self) -> datetime:
-        return next_resend_at(
-            self._params.resend_cooldown_seconds,
-            workflow.info().start_time,
-            self._last_email_sent_at,
-            self._last_resend_requested_at,
-        )
-
     def _details(self) -> str:
         return onboarding_details(self._stage, self._events, self._params)
 
@@ -355,8 +345,3 @@ class OnboardingWorkflow(StagedTimeline[OnboardingStage]):
             reminders_sent=self._reminders_sent,
         )
 
-
-def _rejection(err: ActivityError) -> str | None:
-    """The mail server's reason when it refused the e-mail for good; None when it was unreachable."""
-    cause = err.cause
-    return cause.message if MailRejectedError.matches(cause) else None
